@@ -1,0 +1,5 @@
+from . import hooks, schedulers  # noqa: F401
+from .checkpoint_compat import allow_mmengine_checkpoints
+from .distributed import setup_cpu_distributed
+
+__all__ = ['allow_mmengine_checkpoints', 'setup_cpu_distributed']

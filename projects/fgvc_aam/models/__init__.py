@@ -1,0 +1,1 @@
+from . import classifiers, heads, localizers, losses, necks  # noqa: F401
