@@ -1,0 +1,13 @@
+# MMPretrain's runtime, plus the registration of every fgvc_aam component.
+_base_ = 'mmpretrain::_base_/default_runtime.py'
+
+custom_imports = dict(imports=['projects.fgvc_aam'], allow_failed_imports=False)
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    checkpoint=dict(
+        type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
+)
+
+# Reproducible by default; set `deterministic=True` for bit-exact CPU reruns.
+randomness = dict(seed=0, deterministic=False)
