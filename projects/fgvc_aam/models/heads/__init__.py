@@ -1,0 +1,3 @@
+from .mc_loss_head import MCLossHead
+
+__all__ = ['MCLossHead']

@@ -1,0 +1,3 @@
+from .mutual_channel_loss import MutualChannelLoss
+
+__all__ = ['MutualChannelLoss']
