@@ -63,3 +63,15 @@ def test_cpu_launcher_initialises_gloo_and_drops_device_ids(monkeypatch):
     assert cfg.model_wrapper_cfg.device_ids is None
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
     assert os.environ['RANK'] == '0'
+
+
+def test_fresh_run_refuses_to_overwrite_checkpoints(tmp_path):
+    (tmp_path / 'epoch_1.pth').write_bytes(b'weights')
+    cfg = Config(dict(work_dir=str(tmp_path), resume=False, launcher='none'))
+    with pytest.raises(FileExistsError, match='epoch_1.pth'):
+        prepare_runtime(cfg)
+    assert (tmp_path / 'epoch_1.pth').read_bytes() == b'weights'
+    cfg.resume = True  # continuing the run is what the user wants
+    prepare_runtime(cfg)
+    prepare_runtime(Config(dict(work_dir=str(tmp_path), launcher='none')),
+                    training=False)  # testing writes no checkpoint

@@ -37,8 +37,11 @@ def main() -> None:
         f'{split}_dataloader.dataset.data_root={args.data_root}'
         for split in ('train', 'val', 'test')
     ]
+    # A rerun continues (or just re-tests) the run already in the work dir.
+    resume = ['--resume'] if osp.isfile(
+        osp.join(ROOT, args.work_dir, 'last_checkpoint')) else []
     run([sys.executable, 'tools/train.py', args.config,
-         '--work-dir', args.work_dir, '--cfg-options', *data_opt])
+         '--work-dir', args.work_dir, *resume, '--cfg-options', *data_opt])
 
     with open(osp.join(ROOT, args.work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()

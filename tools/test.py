@@ -25,7 +25,7 @@ def main() -> None:
         raise ValueError('Please use `--out` argument to specify the '
                          'path of the output file before using `--out-item`.')
     cfg = upstream.merge_args(Config.fromfile(args.config), args)
-    prepare_runtime(cfg)
+    prepare_runtime(cfg, training=False)
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
     if args.out and args.out_item in ['pred', None]:

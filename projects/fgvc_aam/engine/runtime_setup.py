@@ -7,8 +7,11 @@ they take exactly the same flags, and add the fixes this stack needs:
 - ``num_workers=0`` with the ``persistent_workers=True`` that MMPretrain's
   ``merge_args`` forces makes PyTorch's DataLoader raise; we turn it off
   where there are no workers;
-- CPU data-parallel runs (see :func:`setup_cpu_distributed`).
+- CPU data-parallel runs (see :func:`setup_cpu_distributed`);
+- a fresh (not resumed) run in a work dir that already holds checkpoints
+  would silently overwrite them (``epoch_1.pth`` ...): we refuse instead.
 """
+import glob
 import importlib.util
 import os.path as osp
 from types import ModuleType
@@ -45,8 +48,24 @@ def disable_persistent_workers_without_workers(cfg: Config) -> None:
             loader['persistent_workers'] = False
 
 
-def prepare_runtime(cfg: Config) -> Config:
+def refuse_to_overwrite_checkpoints(cfg: Config) -> None:
+    """Raise if a fresh training run would overwrite existing checkpoints."""
+    work_dir = cfg.get('work_dir')
+    if not work_dir or cfg.get('resume', False):
+        return
+    existing = sorted(glob.glob(osp.join(work_dir, '*.pth')))
+    if existing:
+        names = ', '.join(osp.basename(p) for p in existing[:5])
+        raise FileExistsError(
+            f'work dir {work_dir!r} already holds checkpoints ({names}); a '
+            'new run would overwrite them. Pass --resume to continue that '
+            'run, or choose another --work-dir.')
+
+
+def prepare_runtime(cfg: Config, training: bool = True) -> Config:
     """Apply every fix above to a merged config, in place; returns it."""
+    if training:
+        refuse_to_overwrite_checkpoints(cfg)
     disable_persistent_workers_without_workers(cfg)
     setup_cpu_distributed(cfg)
     return cfg
