@@ -8,7 +8,7 @@ on it too); only the margin formula differs: additive on the cosine instead
 of on the angle. Evaluation logits are ``s * cos(theta)``. With ``m = 0``
 this is the normalised softmax (NormFace) cross-entropy.
 """
-from typing import Optional
+from typing import Optional, Tuple, Union
 
 import torch
 from mmpretrain.models.heads import ArcFaceClsHead
@@ -29,6 +29,9 @@ class CosFaceHead(ArcFaceClsHead):
         num_subcenters (int): Sub-centres per class (ArcFaceClsHead option).
             Defaults to 1.
         loss (dict): Defaults to cross-entropy.
+        topk (int | Tuple[int]): Top-k accuracy. Defaults to ``(1, )``.
+        cal_acc (bool): Accepted for symmetry with other heads; the
+            training loss of ArcFaceClsHead reports no accuracy.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -39,6 +42,8 @@ class CosFaceHead(ArcFaceClsHead):
                  margin: float = 0.35,
                  num_subcenters: int = 1,
                  loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
+                 topk: Union[int, Tuple[int]] = (1, ),
+                 cal_acc: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         owner = 'CosFaceHead'
         check_int('num_classes', num_classes, 1, owner)
@@ -57,6 +62,9 @@ class CosFaceHead(ArcFaceClsHead):
             margins=margin,
             loss=loss,
             init_cfg=init_cfg)
+        # ArcFaceClsHead does not forward these to ClsHead.
+        self.topk = topk
+        self.cal_acc = cal_acc
 
     def _get_logit_with_margin(self, pre_logits: torch.Tensor,
                                target: torch.Tensor) -> torch.Tensor:
