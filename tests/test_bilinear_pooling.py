@@ -8,6 +8,15 @@ import projects.fgvc_aam  # noqa: F401
 from mmpretrain.registry import MODELS
 
 
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Tiny tensors: one intra-op thread avoids oversubscription stalls."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def loop_bilinear(a, b):
     """Explicit reference: mean over locations of the outer products."""
     n, ca, h, w = a.shape

@@ -16,6 +16,15 @@ from mmpretrain.structures import DataSample
 X = torch.tensor([[3.0, 4.0]])
 
 
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Tiny tensors: one intra-op thread avoids oversubscription stalls."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _samples(labels):
     return [DataSample().set_gt_label(int(y)) for y in labels]
 
@@ -274,3 +283,33 @@ def test_heads_train_and_predict_finite(head):
     assert torch.isfinite(total) and torch.isfinite(x.grad).all()
     preds = head.predict((x.detach(), ))
     assert preds[0].pred_score.shape == (3, )
+
+
+@pytest.mark.parametrize('head', [
+    dict(type='CenterLossHead'),
+    dict(type='SphereFaceHead', margin=4),
+    dict(type='CosFaceHead', scale=16.0, margin=0.35),
+    dict(type='COCOHead', scale=16.0),
+    dict(type='LGMHead', alpha=0.1),
+    dict(type='LinearClsHead', loss=dict(type='PairwiseConfusionLoss')),
+])
+def test_heads_learn_separable_features(head):
+    """A learnable linear embedding + each head separates 4 Gaussian blobs."""
+    torch.manual_seed(0)
+    centres = torch.randn(4, 8) * 3
+    y = torch.arange(64) % 4
+    x = centres[y] + 0.3 * torch.randn(64, 8)
+    embed = torch.nn.Linear(8, 6)
+    head = MODELS.build(dict(num_classes=4, in_channels=6, **head))
+    head.init_weights()
+    params = list(embed.parameters()) + list(head.parameters())
+    opt = torch.optim.SGD(params, lr=0.05, momentum=0.9)
+    for _ in range(150):
+        losses = head.loss((embed(x), ), _samples(y))
+        opt.zero_grad()
+        sum(losses.values()).backward()
+        opt.step()
+    head.eval()
+    with torch.no_grad():
+        pred = head((embed(x), )).argmax(1)
+    assert (pred == y).float().mean() > 0.95

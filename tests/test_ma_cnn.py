@@ -8,6 +8,15 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Tiny tensors: one intra-op thread avoids oversubscription stalls."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _samples(labels):
     return [DataSample().set_gt_label(int(y)) for y in labels]
 

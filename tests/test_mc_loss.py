@@ -15,6 +15,15 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Tiny tensors: one intra-op thread avoids oversubscription stalls."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def official_ccmp(x, cnum):
     # my_MaxPool2d(kernel_size=(1, cnum), stride=(1, cnum)): pools channels.
     x = x.transpose(3, 1)

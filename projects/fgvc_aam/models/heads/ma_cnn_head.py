@@ -18,6 +18,10 @@ related work). From the backbone's last feature map ``F`` (N, C, H, W):
 5. ``L_cng`` (:class:`ChannelGroupingLoss`, lambda = 2, margin = 0.02) on the
    maps: ``loss_dis`` and ``loss_div``.
 
+The authors' release (Caffe models behind a OneDrive link of
+github.com/Jianlong-Fu/Multi-Attention-CNN) holds no training code we could
+read, so this follows the paper's equations as given in seed 003.
+
 Simplifications (documented; the paper's details are not all recoverable):
 
 - The paper initialises the grouping by clustering channel peak positions

@@ -9,8 +9,10 @@ norm. The target logit uses a multiplicative angular margin ``m``::
 ``cos(m theta)`` is the Chebyshev polynomial ``T_m(cos theta)`` (no acos in
 the gradient); ``k`` comes from ``acos`` without gradient.
 
-Annealing (the official Caffe ``margin_inner_product`` layer, SphereFace
-repo): during training the target logit is
+Annealing (the official Caffe ``MarginInnerProduct`` layer of
+github.com/wy1iu/sphereface; its prototxt ``margin_inner_product_param``
+``type: QUADRUPLE, base: 1000, gamma: 0.12, power: 1, lambda_min: 5``, Xavier
+weights): during training the target logit is
 ``(lambda * ||x|| cos(theta_y) + ||x|| psi(theta_y)) / (1 + lambda)`` with
 ``lambda = max(lambda_min, base * (1 + gamma * it) ^ (-power))`` and ``it``
 the number of training steps so far (a persistent buffer, so it survives
