@@ -1,5 +1,5 @@
-# CPU sibling on the embedded synthetic set: ResNet-18 at width 16
-# (stem/base channels 16, 128-channel last map), from scratch, 128 px.
+# CPU sibling on the embedded synthetic set: ResNet-18 at width 32
+# (stem/base channels 32, 256-channel last map), from scratch, 128 px.
 _base_ = [
     '../_base_/models/resnet50_linear.py',
     '../_base_/datasets/synthetic_fgvc_bs16_128.py',
@@ -7,12 +7,12 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-num_classes = 10
+num_classes = 16  # the generator's default
 model = dict(
-    backbone=dict(depth=18, stem_channels=16, base_channels=16),
+    backbone=dict(depth=18, stem_channels=32, base_channels=32),
     head=dict(
         num_classes=num_classes,
-        in_channels=128,
+        in_channels=256,
         loss=dict(type='PairwiseConfusionLoss', confusion_weight=10.0),
-        topk=(1, )))
+        topk=(1, 5)))
 data_preprocessor = dict(num_classes=num_classes)
