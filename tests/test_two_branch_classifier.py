@@ -193,6 +193,37 @@ def test_test_branches_reproduce_plain_classifier(head):
             assert torch.equal(p.pred_bboxes[0], b)
 
 
+def test_extract_feat_follows_test_branch_and_flops_count_both():
+    from mmengine.analysis import get_model_complexity_info
+    two, plain = _build_pair()
+    two.eval(), plain.eval()
+    x, _ = _batch(num=2, seed=2)
+    with torch.no_grad():
+        crops = reference_crop(x, _plain_boxes(plain, x), (64, 64))
+        for stage in ('backbone', 'neck', 'pre_logits'):
+            raw = plain.extract_feat(x, stage)
+            obj = plain.extract_feat(crops, stage)
+            raw = raw if isinstance(raw, tuple) else (raw, )
+            obj = obj if isinstance(obj, tuple) else (obj, )
+            for branch, ref in (('raw', raw), ('object', obj),
+                                ('sum', tuple(a + b
+                                              for a, b in zip(raw, obj)))):
+                two.test_branch = branch
+                got = two.extract_feat(x, stage)
+                got = got if isinstance(got, tuple) else (got, )
+                for g, r in zip(got, ref):
+                    torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-4)
+
+    def flops(model):
+        model.forward = model.extract_feat  # as MMPretrain's get_flops.py
+        return get_model_complexity_info(
+            model, (3, 64, 64), show_table=False, show_arch=False)['flops']
+
+    two.test_branch = 'sum'
+    ratio = flops(two) / flops(plain)
+    assert 1.95 < ratio < 2.1, ratio
+
+
 def test_tensor_mode_without_head_and_prev_stage():
     torch.manual_seed(0)
     cfg = _cfg()

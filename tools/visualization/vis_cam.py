@@ -73,7 +73,8 @@ class SingleBranch(nn.Module):
 
     def forward(self, x):
         from mmpretrain.models.classifiers import ImageClassifier
-        return ImageClassifier.forward(self.model, x, mode='tensor')
+        feats = ImageClassifier.extract_feat(self.model, x)  # one pass
+        return self.model.head(feats)
 
 
 def last_stage(model, name=None) -> nn.Module:

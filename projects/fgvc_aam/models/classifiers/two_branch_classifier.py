@@ -33,6 +33,13 @@ def crop_and_resize(inputs: Tensor, boxes: Tensor,
                      sampling_ratio=-1, aligned=True)
 
 
+def _add(a, b):
+    """Element-wise sum of two tensors or tuples of tensors."""
+    if isinstance(a, Tensor):
+        return a + b
+    return tuple(x + y for x, y in zip(a, b))
+
+
 @MODELS.register_module()
 class TwoBranchClassifier(ImageClassifier):
     """Raw level + object level classification with a shared backbone.
@@ -161,17 +168,38 @@ class TwoBranchClassifier(ImageClassifier):
             self,
             inputs: Tensor,
             with_raw: bool = True,
-            with_object: bool = True
+            with_object: bool = True,
+            stage: str = 'neck'
     ) -> Tuple[Optional[tuple], Tensor, Optional[tuple]]:
-        """Neck features of the raw branch, the boxes, and neck features of
-        the object branch (None where not requested)."""
+        """Features (``stage`` as in :meth:`ImageClassifier.extract_feat`)
+        of the raw branch, the boxes, and features of the object branch
+        (None where not requested)."""
         outs = self.backbone(inputs)
         boxes = self.localize(outs, inputs.shape[-2:])
-        feats_raw = self._neck(outs) if with_raw else None
+        feats_raw = None
+        if with_raw:
+            feats_raw = outs
+            if stage != 'backbone':
+                feats_raw = self._neck(outs)
+            if stage == 'pre_logits':
+                feats_raw = self.head.pre_logits(feats_raw)
         feats_obj = None
         if with_object:
-            feats_obj = self.extract_feat(self.crop(inputs, boxes))
+            feats_obj = super().extract_feat(self.crop(inputs, boxes), stage)
         return feats_raw, boxes, feats_obj
+
+    def extract_feat(self, inputs: Tensor, stage: str = 'neck'):
+        """Features of ``test_branch`` (element-wise sum of both branches
+        for ``'sum'``), so that MMPretrain tools built on ``extract_feat``
+        (FLOPs counter, t-SNE, retrieval) see the whole two-branch model."""
+        branch = self.test_branch
+        if branch == 'raw':
+            return super().extract_feat(inputs, stage)
+        feats_raw, _, feats_obj = self.extract_two_branch_feats(
+            inputs, with_raw=branch == 'sum', stage=stage)
+        if branch == 'object':
+            return feats_obj
+        return _add(feats_raw, feats_obj)
 
     # ------------------------------------------------------------------
     # the three modes
@@ -186,18 +214,15 @@ class TwoBranchClassifier(ImageClassifier):
         if mode == 'tensor':
             branch = self.test_branch
             if branch == 'raw':
-                feats = self.extract_feat(inputs)
+                feats = super().extract_feat(inputs)
                 return self.head(feats) if self.with_head else feats
             feats_raw, _, feats_obj = self.extract_two_branch_feats(
                 inputs, with_raw=branch == 'sum')
             if self.with_head:
                 out = self.head(feats_obj)
                 return out + self.head(feats_raw) if branch == 'sum' else out
-            if branch == 'object':
-                return feats_obj
-            if isinstance(feats_obj, Tensor):
-                return feats_raw + feats_obj
-            return tuple(a + b for a, b in zip(feats_raw, feats_obj))
+            return feats_obj if branch == 'object' else _add(
+                feats_raw, feats_obj)
         return super().forward(inputs, data_samples, mode)
 
     def loss(self, inputs: Tensor, data_samples: List[DataSample]) -> dict:

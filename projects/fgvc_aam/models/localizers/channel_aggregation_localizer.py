@@ -70,7 +70,7 @@ def connected_components(mask: Tensor,
     if mask.dim() != 3:
         raise ValueError(f'mask must be (N, H, W), got {tuple(mask.shape)}')
     mask = mask.bool()
-    num, height, width = mask.shape
+    num, height, width = (int(s) for s in mask.shape)  # ints when traced
     n = height * width
     flat_mask = mask.reshape(num, n)
     idx = torch.arange(n, device=mask.device).expand(num, n)
@@ -119,7 +119,7 @@ def largest_component(mask: Tensor,
         tuple[Tensor, Tensor]: the component's mask (N, H, W) and a bool
         (N,) telling whether the mask had any foreground at all.
     """
-    num, height, width = mask.shape
+    num, height, width = (int(s) for s in mask.shape)
     n = height * width
     labels = connected_components(mask, connectivity, early_exit)
     flat_mask = mask.reshape(num, n).bool()
@@ -241,10 +241,11 @@ class ChannelAggregationLocalizer(nn.Module):
         img_h, img_w = (float(s) for s in img_shape)
         with torch.no_grad():
             mask, finite = self.object_mask(feat, prev_feat)
-            num, height, width = mask.shape
+            num, height, width = (int(s) for s in mask.shape)
             early_exit = self.early_exit
             if early_exit is None:
-                early_exit = mask.device.type == 'cpu'
+                early_exit = (mask.device.type == 'cpu'
+                              and not torch.jit.is_tracing())
             component, found = largest_component(mask, self.connectivity,
                                                  early_exit)
             rows = component.any(2)  # (N, H)
