@@ -130,7 +130,7 @@ def test_config_matches_recipe(path):
     if data in CLASSES:
         assert head.num_classes == CLASSES[data]
     train_pipeline = cfg.train_dataloader.dataset.pipeline
-    crops = [t.crop_size for t in train_pipeline if t.type == 'RandomCrop']
+    crops = [t.crop_size for t in train_pipeline if 'RandomCrop' in t.type]
     backbone = cfg.model.backbone
     if '2xb8-100e' in path:  # Table 7 style: ImageNet-pretrained fine-tuning
         assert backbone.init_cfg.type == 'Pretrained'
