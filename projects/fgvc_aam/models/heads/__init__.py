@@ -1,0 +1,3 @@
+from .angular_margin_head import AngularMarginHead
+
+__all__ = ['AngularMarginHead']
