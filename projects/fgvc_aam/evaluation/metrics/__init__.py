@@ -1,0 +1,3 @@
+from .localization_metric import LocalizationMetric
+
+__all__ = ['LocalizationMetric']

@@ -1,0 +1,2 @@
+# The thesis's full model on Stanford Cars (two-branch + AAM step, ResNet-50).
+_base_ = './two_branch/two-branch-aam-step_resnet50_2xb8-100e_stanford-cars.py'

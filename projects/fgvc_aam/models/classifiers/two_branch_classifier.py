@@ -1,0 +1,257 @@
+"""Two-level (raw + object) classifier with one shared backbone (thesis sec.
+"localization + classification sub-network", eq. 55)."""
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import Tensor
+from torchvision.ops import roi_align
+
+
+def crop_and_resize(inputs: Tensor, boxes: Tensor,
+                    size: Tuple[int, int]) -> Tensor:
+    """Crop ``boxes`` (N, 4) from ``inputs`` (N, C, H, W), resize to ``size``.
+
+    One batched :func:`torchvision.ops.roi_align` call. A box ``x1, y1, x2,
+    y2`` is in continuous pixel-edge coordinates (pixel ``i`` covers
+    ``[i, i + 1)``). Output pixel ``k`` samples the input at
+    ``x1 + (k + 0.5) * (x2 - x1) / out_w`` (edge coordinates), which is what
+    ``aligned=True`` does; with ``sampling_ratio=-1`` this is exactly
+    bilinear resampling (``F.interpolate(mode='bilinear',
+    align_corners=False)`` semantics, image borders clamped) when the output
+    is at least as large as the box, and an average of
+    ``ceil(box / out)`` x ``ceil(box / out)`` bilinear samples per output
+    pixel (anti-aliasing) when it is smaller.
+    """
+    num = inputs.shape[0]
+    batch_idx = torch.arange(num, device=inputs.device, dtype=boxes.dtype)
+    rois = torch.cat([batch_idx.unsqueeze(1), boxes], 1).to(inputs.dtype)
+    return roi_align(inputs, rois, output_size=tuple(size), spatial_scale=1.,
+                     sampling_ratio=-1, aligned=True)
+
+
+def _add(a, b):
+    """Element-wise sum of two tensors or tuples of tensors."""
+    if isinstance(a, Tensor):
+        return a + b
+    return tuple(x + y for x, y in zip(a, b))
+
+
+@MODELS.register_module()
+class TwoBranchClassifier(ImageClassifier):
+    """Raw level + object level classification with a shared backbone.
+
+    raw images -> backbone -> localizer (on a backbone feature map, e.g.
+    :class:`ChannelAggregationLocalizer`) -> crop each box from the
+    (normalised) input and resize it to the input size (one batched
+    ``roi_align``) -> the SAME backbone -> neck -> head.
+
+    Training loss (eq. 55): ``L_raw + L_object``, logged as ``loss_raw`` and
+    ``loss_object`` (every key of the head's loss dict gets a ``_raw`` /
+    ``_object`` suffix; mmengine sums the keys that contain ``loss``). The
+    boxes are computed under ``no_grad`` from detached features: the hard
+    threshold and the crop are not differentiable, so the localizer gets
+    gradients only through the raw branch's own loss.
+
+    At test time the output is the ``raw`` logits, the ``object`` logits or
+    their ``sum`` (``test_branch``). For margin heads (ArcFace, AAM) the
+    evaluation logits are ``s * cos(theta)`` without margin, so summing is
+    well defined. Every prediction carries its box as ``pred_bboxes``
+    ((1, 4) float tensor, network-input pixels).
+
+    Args:
+        backbone (dict): Any MMPretrain backbone whose output
+            ``localizer.in_index`` is a (N, C, H, W) feature map.
+        neck (dict, optional): Neck, shared by both branches.
+        head (dict, optional): Head, shared by both branches (e.g.
+            ``LinearClsHead``, ``ArcFaceClsHead``, ``AngularMarginHead``).
+        localizer (dict): The localizer; it is called as
+            ``localizer(feat, img_shape, prev_feat=None)`` and must return
+            boxes (N, 4). Its ``in_index`` / ``prev_in_index`` attributes
+            (if present) select the backbone outputs it reads.
+        test_branch (str): ``'raw'``, ``'object'`` or ``'sum'``. Defaults to
+            ``'sum'`` (best on the synthetic benchmark, see the README).
+        crop_size (int | tuple[int, int], optional): Size of the object
+            branch input; None (default) = the raw input size.
+        pretrained, train_cfg, data_preprocessor, init_cfg: As in
+            :class:`ImageClassifier`.
+    """
+
+    TEST_BRANCHES = ('raw', 'object', 'sum')
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: Optional[dict] = None,
+                 head: Optional[dict] = None,
+                 localizer: Union[dict, nn.Module] = dict(
+                     type='ChannelAggregationLocalizer'),
+                 test_branch: str = 'sum',
+                 crop_size: Optional[Union[int, Sequence[int]]] = None,
+                 pretrained: Optional[str] = None,
+                 train_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            train_cfg=train_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        if localizer is None:
+            raise ValueError('TwoBranchClassifier: `localizer` is required')
+        if not isinstance(localizer, nn.Module):
+            localizer = MODELS.build(localizer)
+        self.localizer = localizer
+        self.test_branch = test_branch  # validated by the property setter
+        if crop_size is not None:
+            if isinstance(crop_size, int):
+                crop_size = (crop_size, crop_size)
+            crop_size = tuple(crop_size)
+            if len(crop_size) != 2 or not all(
+                    isinstance(s, int) and s > 0 for s in crop_size):
+                raise ValueError('TwoBranchClassifier: `crop_size` must be a '
+                                 'positive int or (height, width), got '
+                                 f'{crop_size!r}')
+        self.crop_size = crop_size
+
+    @property
+    def test_branch(self) -> str:
+        """Which logits :meth:`predict` and tensor mode return."""
+        return self._test_branch
+
+    @test_branch.setter
+    def test_branch(self, value: str) -> None:
+        if value not in self.TEST_BRANCHES:
+            raise ValueError('TwoBranchClassifier: `test_branch` must be one '
+                             f'of {self.TEST_BRANCHES}, got {value!r}')
+        self._test_branch = value
+
+    # ------------------------------------------------------------------
+    # building blocks
+    # ------------------------------------------------------------------
+    def localize(self, backbone_outs: Sequence[Tensor],
+                 img_shape: Sequence[int]) -> Tensor:
+        """Boxes (N, 4) from the backbone outputs of the raw images, computed
+        without gradient."""
+        outs = backbone_outs
+        if isinstance(outs, Tensor):
+            outs = (outs, )
+        in_index = getattr(self.localizer, 'in_index', -1)
+        prev_index = getattr(self.localizer, 'prev_in_index', None)
+        feat = outs[in_index]
+        if not isinstance(feat, Tensor) or feat.dim() != 4:
+            raise ValueError(
+                'TwoBranchClassifier: the localizer needs a (N, C, H, W) '
+                f'feature map at backbone output {in_index}, got '
+                f'{getattr(feat, "shape", type(feat))}; configure the '
+                'backbone to output feature maps (e.g. out_type="featmap")')
+        prev = None if prev_index is None else outs[prev_index].detach()
+        with torch.no_grad():
+            return self.localizer(feat.detach(), tuple(img_shape),
+                                  prev_feat=prev)
+
+    def crop(self, inputs: Tensor, boxes: Tensor) -> Tensor:
+        """Object-level inputs: the boxes cropped and resized (no grad)."""
+        size = self.crop_size or tuple(inputs.shape[-2:])
+        with torch.no_grad():
+            return crop_and_resize(inputs, boxes, size)
+
+    def _neck(self, x):
+        return self.neck(x) if self.with_neck else x
+
+    def extract_two_branch_feats(
+            self,
+            inputs: Tensor,
+            with_raw: bool = True,
+            with_object: bool = True,
+            stage: str = 'neck'
+    ) -> Tuple[Optional[tuple], Tensor, Optional[tuple]]:
+        """Features (``stage`` as in :meth:`ImageClassifier.extract_feat`)
+        of the raw branch, the boxes, and features of the object branch
+        (None where not requested)."""
+        outs = self.backbone(inputs)
+        boxes = self.localize(outs, inputs.shape[-2:])
+        feats_raw = None
+        if with_raw:
+            feats_raw = outs
+            if stage != 'backbone':
+                feats_raw = self._neck(outs)
+            if stage == 'pre_logits':
+                feats_raw = self.head.pre_logits(feats_raw)
+        feats_obj = None
+        if with_object:
+            feats_obj = super().extract_feat(self.crop(inputs, boxes), stage)
+        return feats_raw, boxes, feats_obj
+
+    def extract_feat(self, inputs: Tensor, stage: str = 'neck'):
+        """Features of ``test_branch`` (element-wise sum of both branches
+        for ``'sum'``), so that MMPretrain tools built on ``extract_feat``
+        (FLOPs counter, t-SNE, retrieval) see the whole two-branch model."""
+        branch = self.test_branch
+        if branch == 'raw':
+            return super().extract_feat(inputs, stage)
+        feats_raw, _, feats_obj = self.extract_two_branch_feats(
+            inputs, with_raw=branch == 'sum', stage=stage)
+        if branch == 'object':
+            return feats_obj
+        return _add(feats_raw, feats_obj)
+
+    # ------------------------------------------------------------------
+    # the three modes
+    # ------------------------------------------------------------------
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'tensor'):
+        """As :meth:`ImageClassifier.forward`; ``tensor`` mode returns the
+        logits (or neck features without a head) of ``test_branch``, summed
+        element-wise for ``'sum'``."""
+        if mode == 'tensor':
+            branch = self.test_branch
+            if branch == 'raw':
+                feats = super().extract_feat(inputs)
+                return self.head(feats) if self.with_head else feats
+            feats_raw, _, feats_obj = self.extract_two_branch_feats(
+                inputs, with_raw=branch == 'sum')
+            if self.with_head:
+                out = self.head(feats_obj)
+                return out + self.head(feats_raw) if branch == 'sum' else out
+            return feats_obj if branch == 'object' else _add(
+                feats_raw, feats_obj)
+        return super().forward(inputs, data_samples, mode)
+
+    def loss(self, inputs: Tensor, data_samples: List[DataSample]) -> dict:
+        """``L_raw + L_object`` (eq. 55), reported as separate keys."""
+        feats_raw, _, feats_obj = self.extract_two_branch_feats(inputs)
+        losses = dict()
+        for suffix, feats in (('raw', feats_raw), ('object', feats_obj)):
+            branch_losses = self.head.loss(feats, data_samples)
+            losses.update(
+                {f'{key}_{suffix}': v for key, v in branch_losses.items()})
+        return losses
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                **kwargs) -> List[DataSample]:
+        """Predictions of ``test_branch``, each with its ``pred_bboxes``."""
+        branch = self.test_branch
+        feats_raw, boxes, feats_obj = self.extract_two_branch_feats(
+            inputs,
+            with_raw=branch != 'object',
+            with_object=branch != 'raw')
+        if branch == 'raw':
+            preds = self.head.predict(feats_raw, data_samples, **kwargs)
+        elif branch == 'object':
+            preds = self.head.predict(feats_obj, data_samples, **kwargs)
+        else:
+            logits = self.head(feats_raw) + self.head(feats_obj)
+            preds = self.head._get_predictions(logits, data_samples)
+        for pred, box in zip(preds, boxes.unsqueeze(1)):
+            pred.set_field(box, 'pred_bboxes')
+        return preds

@@ -1,0 +1,77 @@
+"""The config fixes tools/train.py and tools/test.py apply."""
+import os
+
+import pytest
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+
+from projects.fgvc_aam.engine import prepare_runtime, setup_cpu_distributed
+from projects.fgvc_aam.engine.runtime_setup import load_mmpretrain_tool
+from tools_helpers import free_port
+
+
+def test_persistent_workers_off_only_without_workers():
+    cfg = Config(
+        dict(
+            train_dataloader=dict(num_workers=0, persistent_workers=True),
+            val_dataloader=dict(num_workers=2, persistent_workers=True),
+            test_dataloader=None,
+            launcher='none'))
+    prepare_runtime(cfg)
+    assert cfg.train_dataloader.persistent_workers is False
+    assert cfg.val_dataloader.persistent_workers is True
+
+
+def test_upstream_train_tool_forces_persistent_workers():
+    """Why the fix exists: MMPretrain's merge_args sets it unconditionally."""
+    upstream = load_mmpretrain_tool('train')
+    args = type('Args', (), dict(
+        no_validate=False, launcher='none', work_dir='w', amp=False,
+        resume=None, auto_scale_lr=False, no_pin_memory=False,
+        no_persistent_workers=False, cfg_options=None))()
+    cfg = Config(dict(train_dataloader=dict(num_workers=0)))
+    cfg = upstream.merge_args(cfg, args)
+    assert cfg.train_dataloader.persistent_workers is True
+    with pytest.raises(ValueError, match='persistent_workers'):
+        torch.utils.data.DataLoader([0], num_workers=0,
+                                    persistent_workers=True)
+
+
+def test_no_launcher_is_left_alone():
+    cfg = Config(dict(launcher='none'))
+    assert setup_cpu_distributed(cfg) is False
+    assert 'model_wrapper_cfg' not in cfg
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU path only')
+def test_cpu_launcher_initialises_gloo_and_drops_device_ids(monkeypatch):
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
+    monkeypatch.setenv('MASTER_PORT', str(free_port()))
+    monkeypatch.setenv('RANK', '0')
+    monkeypatch.setenv('WORLD_SIZE', '1')
+    cfg = Config(dict(launcher='pytorch',
+                      env_cfg=dict(dist_cfg=dict(backend='nccl'))))
+    try:
+        assert setup_cpu_distributed(cfg) is True
+        assert dist.is_initialized()
+        assert dist.get_backend() == 'gloo'
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    assert cfg.model_wrapper_cfg.type == 'MMDistributedDataParallel'
+    assert cfg.model_wrapper_cfg.device_ids is None
+    assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+    assert os.environ['RANK'] == '0'
+
+
+def test_fresh_run_refuses_to_overwrite_checkpoints(tmp_path):
+    (tmp_path / 'epoch_1.pth').write_bytes(b'weights')
+    cfg = Config(dict(work_dir=str(tmp_path), resume=False, launcher='none'))
+    with pytest.raises(FileExistsError, match='epoch_1.pth'):
+        prepare_runtime(cfg)
+    assert (tmp_path / 'epoch_1.pth').read_bytes() == b'weights'
+    cfg.resume = True  # continuing the run is what the user wants
+    prepare_runtime(cfg)
+    prepare_runtime(Config(dict(work_dir=str(tmp_path), launcher='none')),
+                    training=False)  # testing writes no checkpoint

@@ -1,0 +1,103 @@
+"""tools/train.py, --resume, tools/test.py and tools/dist_train.sh, end to end.
+
+Each runs as a subprocess on the tiny synthetic data set, like a user would.
+"""
+import glob
+import json
+import os.path as osp
+import re
+import shutil
+import sys
+
+import pytest
+
+from tools_helpers import (TINY_CONFIG, data_options, free_port, python_tool,
+                           run)
+
+pytestmark = pytest.mark.slow
+
+
+def scalars(work_dir: str) -> list:
+    """The records of mmengine's LocalVisBackend ``scalars.json``."""
+    files = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    assert files, f'no scalars.json under {work_dir}'
+    with open(sorted(files)[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@pytest.fixture(scope='module')
+def trained(synthetic_root, tmp_path_factory):
+    root, num_classes = synthetic_root
+    work_dir = str(tmp_path_factory.mktemp('train'))
+    python_tool('tools/train.py', TINY_CONFIG, '--work-dir', work_dir,
+                '--cfg-options', *data_options(root, num_classes))
+    return work_dir
+
+
+def test_train_writes_checkpoints_and_metrics(trained):
+    for epoch in (1, 2):
+        assert osp.isfile(osp.join(trained, f'epoch_{epoch}.pth'))
+    with open(osp.join(trained, 'last_checkpoint')) as f:
+        assert f.read().strip().endswith('epoch_2.pth')
+    val = [r for r in scalars(trained) if 'accuracy/top1' in r]
+    assert [r['step'] for r in val] == [1, 2]
+
+
+def test_torch_refuses_mmengine_checkpoint_without_allow_list(trained):
+    """The upstream trap: torch >= 2.6 loads weights_only by default."""
+    ckpt = osp.join(trained, 'epoch_2.pth')
+    plain = python_tool('-c', f'import torch; torch.load({ckpt!r})',
+                        check=False)
+    assert plain.returncode != 0
+    assert 'weights_only' in plain.stderr
+    fixed = python_tool(
+        '-c', 'import projects.fgvc_aam, torch; '
+        f'c = torch.load({ckpt!r}, weights_only=True); '
+        "print(c['meta']['epoch'], sorted(c)[:3])")
+    assert fixed.stdout.split()[0] == '2'
+
+
+def test_resume_continues_from_last_epoch(trained, synthetic_root, tmp_path):
+    root, num_classes = synthetic_root
+    work_dir = str(tmp_path / 'resumed')
+    shutil.copytree(trained, work_dir)
+    # the copied last_checkpoint points into the original work dir
+    with open(osp.join(work_dir, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(work_dir, 'epoch_2.pth'))
+    proc = python_tool('tools/train.py', TINY_CONFIG, '--work-dir', work_dir,
+                       '--resume', '--cfg-options', 'train_cfg.max_epochs=3',
+                       *data_options(root, num_classes))
+    log = proc.stdout + proc.stderr
+    assert re.search(r'resumed epoch: 2, iter: \d+', log), log[-3000:]
+    assert osp.isfile(osp.join(work_dir, 'epoch_3.pth'))
+    steps = [r['step'] for r in scalars(work_dir) if 'accuracy/top1' in r]
+    assert steps == [3]
+
+
+def test_test_tool_reproduces_validation_metric(trained, synthetic_root,
+                                                tmp_path):
+    """tools/test.py on epoch 2 gives the accuracy validation logged then."""
+    root, num_classes = synthetic_root
+    out = str(tmp_path / 'metrics.json')
+    python_tool('tools/test.py', TINY_CONFIG,
+                osp.join(trained, 'epoch_2.pth'), '--work-dir',
+                str(tmp_path), '--out', out, '--out-item', 'metrics',
+                '--cfg-options', *data_options(root, num_classes))
+    with open(out) as f:
+        tested = json.load(f)['accuracy/top1']
+    logged = [r for r in scalars(trained) if r.get('step') == 2
+              and 'accuracy/top1' in r][0]['accuracy/top1']
+    assert tested == pytest.approx(logged, abs=1e-6)
+
+
+def test_dist_train_two_cpu_processes(synthetic_root, tmp_path):
+    root, num_classes = synthetic_root
+    work_dir = str(tmp_path / 'dist')
+    proc = run(['bash', 'tools/dist_train.sh', TINY_CONFIG, '2',
+                '--work-dir', work_dir, '--cfg-options',
+                'train_cfg.max_epochs=1', *data_options(root, num_classes)],
+               env={'PORT': str(free_port())})
+    log = proc.stdout + proc.stderr
+    assert re.search(r'World size: 2', log), log[-3000:]
+    assert 'gloo' in log
+    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
