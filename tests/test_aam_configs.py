@@ -34,8 +34,10 @@ def test_all_expected_configs_exist():
     for schedule in ('aam-step', 'aam-linear', 'aam-exp', 'arcface-m0.5'):
         assert f'{schedule}_resnet50_2xb8-100e_cub.py' in names
         assert f'{schedule}_resnet18-w32_1xb16-10e_synthetic-fgvc.py' in names
-    for data in ('stanford-cars', 'fgvc-aircraft'):
+    for data in ('cub', 'stanford-cars', 'fgvc-aircraft'):
         assert f'aam-step_resnet50_2xb8-100e_{data}.py' in names
+        for backbone in ('resnet18', 'vgg16bn'):  # Table 8, AAM row
+            assert f'aam-step_{backbone}_1xb32-300e_{data}.py' in names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
@@ -69,6 +71,15 @@ def test_config_builds(path):
                     hooks[0].m2) == (30, 60, 0.25, 0.5)
         else:
             assert hooks[0].margin == 0.5
+    if '1xb32-300e' in name:  # Table 8: from scratch, eq. 57
+        assert 'init_cfg' not in cfg.model.backbone
+        assert cfg.optim_wrapper.optimizer.lr == 0.1
+        assert cfg.param_scheduler.milestones == [150, 225]
+        assert cfg.train_cfg.max_epochs == 300
+        assert cfg.train_dataloader.batch_size == 32
+        assert cfg.auto_scale_lr.base_batch_size == 32
+        assert (hooks[0].k1, hooks[0].k2, hooks[0].m1,
+                hooks[0].m2) == (175, 250, 0.25, 0.5)
 
 
 def test_plot_tool_reproduces_thesis_recipe(tmp_path):
