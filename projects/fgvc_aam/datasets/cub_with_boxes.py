@@ -92,6 +92,7 @@ class CUBWithBoxes(CUB):
                 _class_name(self._class_entries[i][0][0])
                 for i in sorted(self._class_entries))
         self._tables: Dict[str, Dict] = {}
+        self._boxes: Dict[int, np.ndarray] = {}
         super().__init__(
             data_root=data_root,
             split=split,
@@ -138,6 +139,11 @@ class CUBWithBoxes(CUB):
                   (self.train_test_split_file, splits)]
         if boxes is not None:
             others.append((self.bounding_boxes_file, boxes))
+            # box values of every line (those of the other split too)
+            self._boxes = {
+                idx: self._parse_box(idx, fields, lineno)
+                for idx, (fields, lineno) in boxes.items()
+            }
         # Same image ids everywhere.
         for path, table in others:
             for idx, (_, lineno) in table.items():
@@ -198,8 +204,10 @@ class CUBWithBoxes(CUB):
                 f'names but {self.classes_file} lists {num_classes} classes')
         return images, labels, splits, boxes
 
-    def _check_box(self, idx: int, fields: List[str], lineno: int,
-                   size: Optional[Tuple[int, int]]) -> np.ndarray:
+    def _parse_box(self, idx: int, fields: List[str],
+                   lineno: int) -> np.ndarray:
+        """CUB ``x y w h`` -> float32 (1, 4) ``x1, y1, x2, y2``; checks what
+        needs no image: numbers, finite, positive size, not left/above 0."""
         where = f'{self.bounding_boxes_file} line {lineno}'
         try:
             x, y, w, h = (float(v) for v in fields)
@@ -214,22 +222,27 @@ class CUBWithBoxes(CUB):
             raise DataValidationError(
                 f'{where}: box of image id {idx} has width {w} / height {h}'
                 f' (x2 = {x + w} <= x1 = {x} or y2 = {y + h} <= y1 = {y})')
-        tol = self.bbox_tolerance
-        x2, y2 = x + w, y + h
-        bad = x < -tol or y < -tol
-        if size is not None:
-            bad = bad or x2 > size[0] + tol or y2 > size[1] + tol
-        if bad:
-            shape = f'{size[0]}x{size[1]} ' if size else ''
+        if x < -self.bbox_tolerance or y < -self.bbox_tolerance:
             raise DataValidationError(
-                f'{where}: box (x1, y1, x2, y2) = ({x}, {y}, {x2}, {y2}) of '
-                f'image id {idx} lies outside its {shape}image')
-        box = np.array([[x, y, x2, y2]], dtype=np.float32)
-        if size is not None:
-            box[:, 0::2] = box[:, 0::2].clip(0, size[0])
-            box[:, 1::2] = box[:, 1::2].clip(0, size[1])
-        else:
-            box = box.clip(0, None)
+                f'{where}: box (x1, y1, x2, y2) = ({x}, {y}, {x + w}, '
+                f'{y + h}) of image id {idx} lies outside its image')
+        return np.array([[x, y, x + w, y + h]], dtype=np.float32)
+
+    def _fit_box(self, box: np.ndarray, idx: int, lineno: int,
+                 size: Optional[Tuple[int, int]]) -> np.ndarray:
+        """Check the box against the image ``size`` (w, h); clip it."""
+        if size is None:
+            return box.clip(0, None)
+        tol = self.bbox_tolerance
+        if box[0, 2] > size[0] + tol or box[0, 3] > size[1] + tol:
+            x1, y1, x2, y2 = (float(v) for v in box[0])
+            raise DataValidationError(
+                f'{self.bounding_boxes_file} line {lineno}: box (x1, y1, '
+                f'x2, y2) = ({x1}, {y1}, {x2}, {y2}) of image id {idx} lies '
+                f'outside its {size[0]}x{size[1]} image')
+        box = box.copy()
+        box[:, 0::2] = box[:, 0::2].clip(0, size[0])
+        box[:, 1::2] = box[:, 1::2].clip(0, size[1])
         return box
 
     def load_data_list(self) -> List[dict]:
@@ -257,10 +270,10 @@ class CUBWithBoxes(CUB):
                         f'{where}: image file {info["img_path"]} does not '
                         'exist')
                 if boxes is not None:
-                    info['gt_bboxes'] = self._check_box(
-                        idx, *boxes[idx], size=size)
+                    info['gt_bboxes'] = self._fit_box(
+                        self._boxes[idx], idx, boxes[idx][1], size)
         finally:
-            self._tables = {}
+            self._tables, self._boxes = {}, {}
         return data_list
 
     def extra_repr(self) -> List[str]:

@@ -1,0 +1,3 @@
+from .dataset_consistency_hook import DatasetConsistencyHook
+
+__all__ = ['DatasetConsistencyHook']
