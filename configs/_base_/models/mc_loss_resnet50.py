@@ -1,0 +1,23 @@
+# MC-loss (Chang et al. 2020) on ResNet-50: the head takes the last feature
+# map (no GAP neck), reduces 2048 -> num_classes * xi channels with a 1x1
+# conv-BN-ReLU, classifies with GAP + linear (loss_ce) and adds the official
+# MC-loss terms alpha * L_dis (loss_dis) + beta * (1 - L_div / xi) (loss_div).
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='ResNet',
+        depth=50,
+        num_stages=4,
+        out_indices=(3, ),
+        style='pytorch'),
+    neck=None,
+    head=dict(
+        type='MCLossHead',
+        num_classes=200,
+        in_channels=2048,
+        channels_per_class=3,
+        mc_loss=dict(type='MutualChannelLoss', weight_dis=1.5,
+                     weight_div=20.0),
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5),
+    ))

@@ -1,0 +1,18 @@
+# MC-loss (Chang et al. 2020), ResNet-50, ImageNet-pretrained, 448 px (thesis
+# Table 7 row "MC-Loss").
+# Recipe: thesis fine-tuning (section 3), batch 16 = 2 GPUs x 8.
+_base_ = [
+    '../_base_/models/mc_loss_resnet50.py',
+    '../_base_/datasets/cub_bs8_448.py',
+    '../_base_/schedules/fgvc_finetune_bs16_100e.py',
+    '../_base_/default_runtime.py',
+]
+
+pretrained = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet50_8xb32_in1k_20210831-ea4938fc.pth'  # noqa
+model = dict(
+    backbone=dict(
+        init_cfg=dict(
+            type='Pretrained', checkpoint=pretrained, prefix='backbone')),
+    head=dict(
+        num_classes=200,
+        topk=(1, 5)))

@@ -1,0 +1,21 @@
+# Thesis Table 8, from scratch: A-Softmax / SphereFace (Liu et al. 2017), m =
+# 4 with the official lambda annealing.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='ResNet',
+        depth=18,
+        num_stages=4,
+        out_indices=(3, ),
+        style='pytorch'),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='SphereFaceHead',
+        num_classes=200,
+        in_channels=512,
+        margin=4,
+        lambda_base=1000.0,
+        lambda_gamma=0.12,
+        lambda_power=1.0,
+        lambda_min=5.0,
+        topk=(1, 5)))

@@ -1,0 +1,75 @@
+"""Build-time argument checks shared by the comparison heads, necks and losses.
+
+Each check raises with a message that names the argument and the bad value,
+so that a wrong config fails when the model is built, not mid-training.
+"""
+import numbers
+from typing import Any, List, Optional, Tuple
+
+import torch
+
+
+def check_int(name: str, value: Any, min_value: Optional[int] = None,
+              owner: str = '') -> int:
+    """``value`` must be an int (not a bool) and ``>= min_value``."""
+    prefix = f'{owner}: ' if owner else ''
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f'{prefix}`{name}` must be an int, got '
+                        f'{value!r} ({type(value).__name__})')
+    if min_value is not None and value < min_value:
+        raise ValueError(
+            f'{prefix}`{name}` must be >= {min_value}, got {value!r}')
+    return int(value)
+
+
+def check_float(name: str, value: Any, min_value: Optional[float] = None,
+                max_value: Optional[float] = None, strict_min: bool = False,
+                owner: str = '') -> float:
+    """``value`` must be a finite real number within the given bounds."""
+    prefix = f'{owner}: ' if owner else ''
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f'{prefix}`{name}` must be a number, got '
+                        f'{value!r} ({type(value).__name__})')
+    value = float(value)
+    if value != value or value in (float('inf'), float('-inf')):
+        raise ValueError(f'{prefix}`{name}` must be finite, got {value!r}')
+    if min_value is not None:
+        if strict_min and value <= min_value:
+            raise ValueError(
+                f'{prefix}`{name}` must be > {min_value}, got {value!r}')
+        if not strict_min and value < min_value:
+            raise ValueError(
+                f'{prefix}`{name}` must be >= {min_value}, got {value!r}')
+    if max_value is not None and value > max_value:
+        raise ValueError(
+            f'{prefix}`{name}` must be <= {max_value}, got {value!r}')
+    return value
+
+
+def feature_map(feats: Any, owner: str) -> torch.Tensor:
+    """The last element of a backbone/neck tuple, which must be (N, C, H, W)."""
+    x = feats[-1] if isinstance(feats, (tuple, list)) else feats
+    if not isinstance(x, torch.Tensor) or x.dim() != 4:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x)
+        raise ValueError(
+            f'{owner} needs the last feature map (N, C, H, W), got {shape}. '
+            'Use `neck=None` (or a neck that keeps the spatial maps) in the '
+            'model config.')
+    return x
+
+
+def labels_of(data_samples: List[Any], owner: str) -> torch.Tensor:
+    """Hard labels (N,) of a batch; soft ``gt_score`` targets are refused."""
+    if 'gt_label' not in data_samples[0]:
+        raise ValueError(f'{owner} needs hard `gt_label` targets')
+    return torch.cat([sample.gt_label for sample in data_samples])
+
+
+def pair(value: Any, name: str, owner: str) -> Tuple[Any, Any]:
+    """``x`` -> ``(x, x)``; a sequence of length 2 is returned as a tuple."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f'{owner}: `{name}` must be one value or a pair, '
+                             f'got {value!r}')
+        return tuple(value)
+    return value, value

@@ -1,0 +1,148 @@
+"""A-Softmax (SphereFace) head, Liu et al., CVPR 2017 (thesis eqs. 43-45).
+
+Class weights are L2-normalised, biases are zero and features keep their
+norm. The target logit uses a multiplicative angular margin ``m``::
+
+    f_y   = ||x|| * psi(theta_y),   f_j = ||x|| * cos(theta_j)  (j != y)
+    psi(theta) = (-1)^k cos(m * theta) - 2k,  theta in [k pi/m, (k+1) pi/m]
+
+``cos(m theta)`` is the Chebyshev polynomial ``T_m(cos theta)`` (no acos in
+the gradient); ``k`` comes from ``acos`` without gradient.
+
+Annealing (the official Caffe ``MarginInnerProduct`` layer of
+github.com/wy1iu/sphereface; its prototxt ``margin_inner_product_param``
+``type: QUADRUPLE, base: 1000, gamma: 0.12, power: 1, lambda_min: 5``, Xavier
+weights): during training the target logit is
+``(lambda * ||x|| cos(theta_y) + ||x|| psi(theta_y)) / (1 + lambda)`` with
+``lambda = max(lambda_min, base * (1 + gamma * it) ^ (-power))`` and ``it``
+the number of training steps so far (a persistent buffer, so it survives
+``--resume``). Defaults ``base = 1000, gamma = 0.12, power = 1,
+lambda_min = 5`` are the official ones for ``m = 4``. ``base = 0`` and
+``lambda_min = 0`` give the pure A-Softmax. With ``m = 1`` the loss is the
+plain softmax cross-entropy of ``x . w_j / ||w_j||``.
+
+Evaluation logits are ``||x|| cos(theta_j)``.
+"""
+import math
+from typing import List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.models.heads import ClsHead
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from .._checks import check_float, check_int, labels_of
+
+
+def chebyshev_cos_m(cos: torch.Tensor, m: int) -> torch.Tensor:
+    """``cos(m * theta)`` from ``cos(theta)`` by the recursion
+    ``T_{n+1} = 2 c T_n - T_{n-1}``."""
+    prev, cur = torch.ones_like(cos), cos
+    if m == 0:
+        return prev
+    for _ in range(m - 1):
+        prev, cur = cur, 2 * cos * cur - prev
+    return cur
+
+
+def a_softmax_psi(cos: torch.Tensor, m: int) -> torch.Tensor:
+    """``psi(theta) = (-1)^k cos(m theta) - 2k`` (monotonic in theta)."""
+    with torch.no_grad():
+        theta = torch.acos(cos.clamp(-1.0, 1.0))
+        k = torch.floor(m * theta / math.pi).clamp(0, m - 1)
+        sign = 1.0 - 2.0 * torch.remainder(k, 2)
+    return sign * chebyshev_cos_m(cos, m) - 2.0 * k
+
+
+@MODELS.register_module()
+class SphereFaceHead(ClsHead):
+    """A-Softmax classifier head with the official lambda annealing.
+
+    Args:
+        num_classes (int): Number of classes.
+        in_channels (int): Feature dimension.
+        margin (int): Integer angular margin ``m >= 1``. Defaults to 4.
+        lambda_base (float): Defaults to 1000.
+        lambda_gamma (float): Defaults to 0.12.
+        lambda_power (float): Defaults to 1.
+        lambda_min (float): Defaults to 5.
+        loss (dict): Defaults to cross-entropy.
+        init_cfg (dict, optional): Defaults to Xavier on the weight (as the
+            official prototxt).
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 margin: int = 4,
+                 lambda_base: float = 1000.0,
+                 lambda_gamma: float = 0.12,
+                 lambda_power: float = 1.0,
+                 lambda_min: float = 5.0,
+                 init_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
+        super().__init__(init_cfg=init_cfg, **kwargs)
+        owner = 'SphereFaceHead'
+        self.num_classes = check_int('num_classes', num_classes, 1, owner)
+        self.in_channels = check_int('in_channels', in_channels, 1, owner)
+        self.margin = check_int('margin', margin, 1, owner)
+        self.lambda_base = check_float('lambda_base', lambda_base, 0.0,
+                                       owner=owner)
+        self.lambda_gamma = check_float('lambda_gamma', lambda_gamma, 0.0,
+                                        owner=owner)
+        self.lambda_power = check_float('lambda_power', lambda_power, 0.0,
+                                        owner=owner)
+        self.lambda_min = check_float('lambda_min', lambda_min, 0.0,
+                                      owner=owner)
+        self.weight = nn.Parameter(torch.empty(num_classes, in_channels))
+        nn.init.xavier_uniform_(self.weight)
+        self.register_buffer('iteration', torch.zeros((), dtype=torch.long))
+
+    def current_lambda(self) -> torch.Tensor:
+        """The annealing weight for the current iteration (a 0-dim tensor on
+        the head's device: no host synchronisation)."""
+        it = self.iteration.to(self.weight.dtype)
+        value = self.lambda_base * (1.0 + self.lambda_gamma * it) ** (
+            -self.lambda_power)
+        return value.clamp_min(self.lambda_min)
+
+    def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
+        return feats[-1]
+
+    def _cos_and_norm(self, x: torch.Tensor):
+        if x.dim() != 2:
+            raise ValueError('SphereFaceHead needs (N, C) features (use a '
+                             f'GAP neck), got {tuple(x.shape)}')
+        norm = x.norm(dim=1, keepdim=True)
+        cos = F.linear(F.normalize(x, dim=1), F.normalize(self.weight, dim=1))
+        return cos, norm
+
+    def forward(self,
+                feats: Tuple[torch.Tensor],
+                target: Optional[torch.Tensor] = None,
+                lam: Union[float, torch.Tensor] = 0.0) -> torch.Tensor:
+        """``||x|| cos(theta)``; with ``target``, the annealed margin logit
+        ``(lam * cos + psi) / (1 + lam) * ||x||`` for the target class."""
+        x = self.pre_logits(feats)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            cos, norm = self._cos_and_norm(x.float())
+            if target is None:
+                return norm * cos
+            cos_y = cos.gather(1, target.view(-1, 1))
+            phi_y = (lam * cos_y + a_softmax_psi(cos_y, self.margin)) / (
+                1.0 + lam)
+            logits = cos.scatter(1, target.view(-1, 1), phi_y)
+            return norm * logits
+
+    def loss(self, feats: Tuple[torch.Tensor], data_samples: List[DataSample],
+             **kwargs) -> dict:
+        target = labels_of(data_samples, 'SphereFaceHead')
+        lam = self.current_lambda()
+        cls_score = self(feats, target, lam)
+        if self.training:
+            self.iteration += 1
+        loss = self.loss_module(
+            cls_score, target, avg_factor=cls_score.size(0), **kwargs)
+        return dict(loss=loss)
