@@ -52,6 +52,7 @@ COMPONENTS = {
     'AngularMarginHead': ('model', dict(HEAD)),
     'MarginScheduleHook': ('hook', dict(k1=1, k2=2)),
     'NonFiniteLossHook': ('hook', dict()),
+    'EpochSeedHook': ('hook', dict()),
     'GroupMultiStepLR': ('scheduler',
                          dict(milestones=dict(backbone=[2], head=[1, 3]))),
     'NamedGroupOptimWrapperConstructor': (
@@ -110,6 +111,7 @@ CASES = [
     ('NonFiniteLossHook', dict(enabled='yes'), '`enabled`'),
     ('NonFiniteLossHook', dict(check_every=0), '`check_every`'),
     ('NonFiniteLossHook', dict(check_every=1.5), '`check_every`'),
+    ('EpochSeedHook', dict(diff_rank_seed=1), '`diff_rank_seed`'),
     # per-group lr milestones
     ('GroupMultiStepLR', dict(milestones=dict(head=[-1])), '`milestones'),
     ('GroupMultiStepLR', dict(milestones=[1.5]), '`milestones'),
@@ -247,9 +249,8 @@ def test_valid_base_config_builds(component):
 
 
 def test_every_registered_component_is_swept():
-    """The table covers every component our package registers with
-    arguments (the data set and transforms are swept in their own
-    table when ``projects.fgvc_aam.datasets`` provides them)."""
+    """The tables cover every component our package registers with
+    arguments."""
     from mmpretrain.registry import (DATASETS, OPTIM_WRAPPER_CONSTRUCTORS,
                                      TRANSFORMS)
     ours = set()
@@ -259,10 +260,13 @@ def test_every_registered_component_is_swept():
             if cls.__module__.startswith('projects.fgvc_aam'):
                 ours.add(name)
     covered = set(COMPONENTS) | set(DATA_COMPONENTS)
-    # GroupMultiStepParamScheduler is GroupMultiStepLR's generic parent
-    assert ours - covered <= {'GroupMultiStepParamScheduler'}, \
+    # GroupMultiStepParamScheduler is GroupMultiStepLR's generic parent;
+    # DatasetConsistencyHook takes no arguments.
+    assert ours - covered <= {'GroupMultiStepParamScheduler',
+                              'DatasetConsistencyHook'}, \
         sorted(ours - covered)
     assert {c for c, _, _ in CASES} == set(COMPONENTS)
+    assert {c for c, _, _ in DATA_CASES} == set(DATA_COMPONENTS)
 
 
 @pytest.mark.parametrize('case', CASES, ids=[_case_id(c) for c in CASES])
@@ -272,13 +276,81 @@ def test_bad_argument_fails_at_build_naming_it(case):
         _build(component, **kwargs)
     message = str(info.value)
     assert expected in message, message
-    (value, ) = kwargs.values() if len(kwargs) == 1 else (None, )
-    if isinstance(value, (int, float, str)) and len(kwargs) == 1:
-        # the bad value is shown too (floats may be printed as e.g. -1.0)
-        shown = (repr(value), str(value), repr(float(value))
-                 if isinstance(value, (int, float)) else repr(value))
-        assert any(s in message for s in shown), message
+    (value, *more) = kwargs.values()
+    if not more and isinstance(value, (int, float, str)):
+        # the bad value is shown too (an int may be printed as e.g. -1.0)
+        shown = {repr(value), str(value)}
+        if isinstance(value, (int, float)):
+            shown.add(repr(float(value)))
+        assert any(text in message for text in shown), message
 
 
-#: data components (from feat/data); swept once they are registered
-DATA_COMPONENTS = {}
+# ------------------------------------------------------------------- data
+#: component -> valid base config (``data_root`` is filled in by the test)
+DATA_COMPONENTS = {
+    'CUBWithBoxes': dict(with_bbox=True),
+    'BoxAwareRandomCrop': dict(crop_size=32),
+    'BoxAwareRandomResizedCrop': dict(scale=32),
+    'BoxAwareResizeEdge': dict(scale=32),
+    'PackInputsWithBoxes': dict(),
+}
+
+DATA_CASES = [
+    ('CUBWithBoxes', dict(verify_images='bogus'), 'verify_images'),
+    ('CUBWithBoxes', dict(with_bbox='yes'), 'with_bbox'),
+    ('CUBWithBoxes', dict(test_mode='x'), 'test_mode'),  # added
+    ('CUBWithBoxes', dict(bbox_tolerance=-1), 'bbox_tolerance'),
+    ('CUBWithBoxes', dict(bbox_tolerance=NAN), 'bbox_tolerance'),  # added
+    ('CUBWithBoxes', dict(bbox_tolerance=True), 'bbox_tolerance'),  # added
+    ('CUBWithBoxes', dict(split='val'), 'split'),
+    # the transforms' parents only `assert` (no name): checks added
+    ('BoxAwareRandomCrop', dict(crop_size=0), '`crop_size`'),
+    ('BoxAwareRandomCrop', dict(crop_size='64'), '`crop_size`'),
+    ('BoxAwareRandomCrop', dict(crop_size=(64, 0)), '`crop_size`'),
+    ('BoxAwareRandomCrop', dict(padding=(1, 2, 3)), '`padding`'),
+    ('BoxAwareRandomCrop', dict(padding=-1), '`padding`'),
+    ('BoxAwareRandomCrop', dict(padding_mode='zzz'), '`padding_mode`'),
+    ('BoxAwareRandomResizedCrop', dict(scale=0), '`scale`'),
+    ('BoxAwareRandomResizedCrop', dict(scale=(64, 64, 3)), '`scale`'),
+    ('BoxAwareRandomResizedCrop', dict(max_attempts=-1), '`max_attempts`'),
+    ('BoxAwareRandomResizedCrop', dict(interpolation='cubic'),
+     '`interpolation`'),
+    ('BoxAwareRandomResizedCrop', dict(crop_ratio_range=(1.0, 0.1)),
+     'crop_ratio_range'),
+    ('BoxAwareRandomResizedCrop', dict(aspect_ratio_range=(2, 1)),
+     'aspect_ratio_range'),
+    ('BoxAwareResizeEdge', dict(scale=0), '`scale`'),
+    ('BoxAwareResizeEdge', dict(scale=32.5), '`scale`'),
+    ('BoxAwareResizeEdge', dict(edge='middle'), '`edge`'),
+    ('PackInputsWithBoxes', dict(box_keys=3), '`box_keys`'),
+    ('PackInputsWithBoxes', dict(box_keys=['']), '`box_keys`'),
+]
+
+
+def _build_data(component: str, root: str, **overrides):
+    from mmpretrain.registry import DATASETS, TRANSFORMS
+    cfg = dict(DATA_COMPONENTS[component], type=component, **overrides)
+    if component == 'CUBWithBoxes':
+        return DATASETS.build(dict(cfg, data_root=root))
+    return TRANSFORMS.build(cfg)
+
+
+@pytest.mark.parametrize('component', sorted(DATA_COMPONENTS))
+def test_valid_data_component_builds(component, synthetic_root):
+    root = synthetic_root[0] if isinstance(synthetic_root,
+                                           tuple) else synthetic_root
+    assert _build_data(component, root) is not None
+
+
+@pytest.mark.parametrize('case', DATA_CASES,
+                         ids=[_case_id(c) for c in DATA_CASES])
+def test_bad_data_argument_fails_at_build_naming_it(case, synthetic_root):
+    root = synthetic_root[0] if isinstance(synthetic_root,
+                                           tuple) else synthetic_root
+    component, kwargs, expected = case
+    # mmpretrain's CUB checks `split` with an assert naming it
+    errors = (TypeError, ValueError, AssertionError) if 'split' in kwargs \
+        else (TypeError, ValueError)
+    with pytest.raises(errors) as info:
+        _build_data(component, root, **kwargs)
+    assert expected in str(info.value), str(info.value)
