@@ -224,6 +224,49 @@ def test_extract_feat_follows_test_branch_and_flops_count_both():
     assert 1.95 < ratio < 2.1, ratio
 
 
+COMPARISON_MODELS = []
+if 'BilinearPooling' in MODELS.module_dict:
+    COMPARISON_MODELS.append(('b-cnn', dict(
+        neck=dict(type='BilinearPooling'),
+        head=dict(type='LinearClsHead', num_classes=NUM_CLASSES,
+                  in_channels=64 * 64))))
+if 'MCLossHead' in MODELS.module_dict:
+    COMPARISON_MODELS.append(('mc-loss', dict(
+        neck=None,
+        head=dict(type='MCLossHead', num_classes=NUM_CLASSES,
+                  in_channels=64, channels_per_class=2))))
+
+
+@pytest.mark.parametrize('name,parts', COMPARISON_MODELS,
+                         ids=[n for n, _ in COMPARISON_MODELS])
+def test_with_comparison_necks_and_heads(name, parts):
+    """B-CNN neck / MC-loss head: every loss term per branch, equal to the
+    plain model's terms on the raw and the cropped batch."""
+    cfg = _cfg()
+    cfg.update(parts)
+    torch.manual_seed(0)
+    two = MODELS.build(dict(type='TwoBranchClassifier', **cfg)).train()
+    plain = MODELS.build(dict(type='ImageClassifier', **cfg)).train()
+    plain.load_state_dict(two.state_dict())
+    x, samples = _batch()
+    torch.manual_seed(1)  # MC-loss draws random channel masks
+    losses = two.loss(x, samples)
+    boxes = _plain_boxes(plain, x)
+    crops = reference_crop(x, boxes, (64, 64))
+    torch.manual_seed(1)
+    ref = {f'{k}_raw': v for k, v in plain.loss(x, samples).items()}
+    ref.update({f'{k}_object': v
+                for k, v in plain.loss(crops, samples).items()})
+    assert set(losses) == set(ref)
+    for key in ref:
+        torch.testing.assert_close(losses[key], ref[key], rtol=1e-4,
+                                   atol=1e-4, msg=key)
+    two.eval()
+    with torch.no_grad():
+        preds = two.predict(x)
+    assert len(preds) == len(x) and preds[0].pred_bboxes.shape == (1, 4)
+
+
 def test_tensor_mode_without_head_and_prev_stage():
     torch.manual_seed(0)
     cfg = _cfg()

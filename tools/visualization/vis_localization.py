@@ -102,6 +102,7 @@ def main():
                        colors='white', linewidths=0.8)
         draw_box(ax, boxes[i], 'red')
         title = osp.basename(samples[i].get('img_path', '') or f'#{i}')
+        title = title if len(title) <= 24 else '...' + title[-21:]
         gt = samples[i].get('gt_bboxes', None)
         if gt is not None and len(torch.as_tensor(gt).reshape(-1, 4)):
             gt = torch.as_tensor(np.asarray(gt), dtype=torch.float32)
