@@ -30,7 +30,6 @@ import os.path as osp
 from unittest import mock
 
 import pytest
-import torch
 from mmengine.dataset import DefaultSampler
 
 from reliability_helpers import (finish, load_checkpoint, root_and_classes,

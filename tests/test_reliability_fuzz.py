@@ -214,9 +214,9 @@ def build_head(name):
 
 
 def class_weight(head):
-    for attr in ('norm_product', ):
-        if hasattr(head, attr):
-            return getattr(head, attr).weight
+    """The (C, D) class weights / means / centres of a head."""
+    if hasattr(head, 'norm_product'):
+        return head.norm_product.weight
     for attr in ('weight', 'means', 'centroids'):
         if hasattr(head, attr):
             return getattr(head, attr)
