@@ -73,7 +73,12 @@ class CUBWithBoxes(CUB):
         if not isinstance(with_bbox, bool):
             raise TypeError(
                 f'CUBWithBoxes: with_bbox={with_bbox!r} must be a bool')
-        if not isinstance(bbox_tolerance, (int, float)) or bbox_tolerance < 0:
+        if not isinstance(test_mode, bool):
+            raise TypeError(
+                f'CUBWithBoxes: test_mode={test_mode!r} must be a bool')
+        if (isinstance(bbox_tolerance, bool)
+                or not isinstance(bbox_tolerance, (int, float))
+                or not bbox_tolerance >= 0):  # NaN fails too
             raise ValueError(f'CUBWithBoxes: bbox_tolerance={bbox_tolerance!r}'
                              ' must be a number >= 0')
         self.with_bbox = with_bbox

@@ -46,6 +46,23 @@ def _padding_left_top(padding) -> Tuple[int, int]:
                      '2 or 4 ints')
 
 
+def _check_size(name: str, value, owner: str) -> None:
+    """Build-time check: a positive int or a pair of positive ints (the
+    parents only ``assert``, without naming the argument)."""
+    values = list(value) if isinstance(value, (tuple, list)) else [value] * 2
+    if len(values) != 2 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0
+            for v in values):
+        raise ValueError(f'{owner}: `{name}` must be a positive int or a '
+                         f'pair of positive ints, got {value!r}')
+
+
+def _check_choice(name: str, value, choices: Sequence, owner: str) -> None:
+    if value not in choices:
+        raise ValueError(f'{owner}: `{name}` must be one of {tuple(choices)}'
+                         f', got {value!r}')
+
+
 @TRANSFORMS.register_module()
 class BoxAwareRandomCrop(RandomCrop):
     """MMPretrain ``RandomCrop`` that also shifts and clips ``gt_bboxes``.
@@ -54,6 +71,22 @@ class BoxAwareRandomCrop(RandomCrop):
     (padding and ``pad_if_needed`` included). ``img_shape`` is set to
     ``(h, w)`` like MMCV's transforms.
     """
+
+    def __init__(self, crop_size, padding=None, **kwargs):
+        owner = type(self).__name__
+        _check_size('crop_size', crop_size, owner)
+        is_seq = isinstance(padding, (tuple, list))
+        pads = list(padding) if is_seq else [padding]
+        if padding is not None and ((is_seq and len(pads) not in (2, 4))
+                                    or not all(
+                                        isinstance(p, int)
+                                        and not isinstance(p, bool)
+                                        and p >= 0 for p in pads)):
+            raise ValueError(f'{owner}: `padding` must be None, an int >= 0 '
+                             f'or 2 or 4 of them, got {padding!r}')
+        _check_choice('padding_mode', kwargs.get('padding_mode', 'constant'),
+                      ('constant', 'edge', 'reflect', 'symmetric'), owner)
+        super().__init__(crop_size, padding=padding, **kwargs)
 
     def rand_crop_params(self, img: np.ndarray):
         params = super().rand_crop_params(img)
@@ -89,6 +122,20 @@ class BoxAwareRandomResizedCrop(RandomResizedCrop):
     """MMPretrain ``RandomResizedCrop`` that also crops and rescales
     ``gt_bboxes``; sets ``img_shape`` to ``(h, w)``."""
 
+    def __init__(self, scale, **kwargs):
+        owner = type(self).__name__
+        _check_size('scale', scale, owner)
+        attempts = kwargs.get('max_attempts', 10)
+        if isinstance(attempts, bool) or not isinstance(
+                attempts, int) or attempts < 0:
+            raise ValueError(f'{owner}: `max_attempts` must be an int >= 0, '
+                             f'got {attempts!r}')
+        _check_choice('interpolation', kwargs.get('interpolation',
+                                                  'bilinear'),
+                      ('nearest', 'bilinear', 'bicubic', 'area', 'lanczos'),
+                      owner)
+        super().__init__(scale, **kwargs)
+
     def rand_crop_params(self, img: np.ndarray):
         params = super().rand_crop_params(img)
         self._last_params = params
@@ -110,6 +157,16 @@ class BoxAwareRandomResizedCrop(RandomResizedCrop):
 class BoxAwareResizeEdge(ResizeEdge):
     """MMPretrain ``ResizeEdge`` that also rescales ``gt_bboxes`` with the
     ``scale_factor`` (w_scale, h_scale) it records."""
+
+    def __init__(self, scale, edge='short', **kwargs):
+        owner = type(self).__name__
+        if isinstance(scale, bool) or not isinstance(scale,
+                                                     int) or scale <= 0:
+            raise ValueError(f'{owner}: `scale` must be a positive int, got '
+                             f'{scale!r}')
+        _check_choice('edge', edge, ('short', 'long', 'width', 'height'),
+                      owner)
+        super().__init__(scale, edge=edge, **kwargs)
 
     def transform(self, results: dict) -> dict:
         results = super().transform(results)

@@ -29,6 +29,10 @@ class PackInputsWithBoxes(PackInputs):
     def __init__(self, box_keys: Sequence[str] = ('gt_bboxes', ), **kwargs):
         if isinstance(box_keys, str):
             box_keys = (box_keys, )
+        if not isinstance(box_keys, (tuple, list)) or not all(
+                isinstance(k, str) and k for k in box_keys):
+            raise TypeError('PackInputsWithBoxes: `box_keys` must be a key '
+                            f'or a list of non-empty keys, got {box_keys!r}')
         self.box_keys = tuple(box_keys)
         algorithm_keys = tuple(kwargs.pop('algorithm_keys', ()))
         algorithm_keys += tuple(k for k in self.box_keys

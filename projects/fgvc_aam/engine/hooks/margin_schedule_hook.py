@@ -78,8 +78,10 @@ class MarginScheduleHook(Hook):
                             f'got {by_iter!r}')
         if isinstance(heads, str):
             heads = [heads]
-        if heads is not None and (not heads or not all(
-                isinstance(h, str) and h for h in heads)):
+        if heads is not None and (not isinstance(heads, (list, tuple))
+                                  or not heads or not all(
+                                      isinstance(h, str) and h
+                                      for h in heads)):
             raise ValueError('MarginScheduleHook: `heads` must be None, a '
                              'module path or a list of them, got '
                              f'{heads!r}')

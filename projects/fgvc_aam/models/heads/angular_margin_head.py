@@ -165,6 +165,16 @@ class AngularMarginHead(ArcFaceClsHead):
                                       error_msgs)
 
     # ------------------------------------------------------------- logits
+    def pre_logits(self, feats) -> torch.Tensor:
+        """The last feature, in the dtype of the class weights.
+
+        The parent computes the cosines with autocast disabled, so
+        half-precision features (mixed-precision training, ``--amp``) would
+        meet float32 weights in ``F.linear`` and fail.
+        """
+        x = super().pre_logits(feats)
+        return x.to(self.norm_product.weight.dtype)
+
     def _get_logit_with_margin(self, pre_logits: torch.Tensor,
                                target: torch.Tensor) -> torch.Tensor:
         """Cosine logits with ``cos(theta_y + m_y)`` at the target (eq. 51).
