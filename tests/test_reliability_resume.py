@@ -46,15 +46,23 @@ ITERS_PER_EPOCH = 8
 MAX_EPOCHS = 3
 
 
-def _variant_config(tmp, name: str, hooks: list, imports: list) -> str:
+def _variant_config(tmp, name: str, hooks: list, imports: list,
+                    extra: str = '') -> str:
     """A config file that inherits CONFIG and replaces its custom hooks."""
     path = osp.join(str(tmp), f'{name}.py')
     with open(path, 'w') as f:
         f.write(f'_base_ = [{osp.join(ROOT, CONFIG)!r}]\n'
                 f'custom_imports = dict(imports={imports!r}, '
                 'allow_failed_imports=False)\n'
-                f'custom_hooks = {hooks!r}\n')
+                f'custom_hooks = {hooks!r}\n{extra}')
     return path
+
+
+def _without_epoch_seed(cfg: Config) -> dict:
+    """The config's default hooks less EpochSeedHook (mmengine accepts
+    ``None`` only for its own default hook names)."""
+    return {k: v.to_dict() for k, v in cfg.default_hooks.items()
+            if k != 'epoch_seed'}
 
 
 def _point_last_checkpoint_at(work_dir: str, name: str) -> None:
@@ -72,17 +80,19 @@ def runs(synthetic_root, tmp_path_factory):
     opts = ['--cfg-options', *data_options(data, num_classes)]
     dirs = {k: str(tmp / k) for k in ('full', 'part', 'control')}
 
-    hooks = [dict(h) for h in Config.fromfile(osp.join(ROOT,
-                                                       CONFIG)).custom_hooks]
-    assert [h['type'] for h in hooks][-1] == 'EpochSeedHook'
+    cfg = Config.fromfile(osp.join(ROOT, CONFIG))
+    hooks = [dict(h) for h in cfg.custom_hooks]
+    assert cfg.default_hooks.epoch_seed.type == 'EpochSeedHook'
     marker = str(tmp / 'paused')
     pause_cfg = _variant_config(
         tmp, 'pause', hooks + [
             dict(type='PauseAtIterHook', iteration=KILL_AT_ITER,
                  marker=marker)
         ], ['projects.fgvc_aam', 'reliability_hooks'])
-    no_seed_cfg = _variant_config(tmp, 'no_seed', hooks[:-1],
-                                  ['projects.fgvc_aam'])
+    no_seed_cfg = _variant_config(tmp, 'no_seed', hooks,
+                                  ['projects.fgvc_aam'],
+                                  'default_hooks = dict(_delete_=True, **'
+                                  f'{_without_epoch_seed(cfg)!r})\n')
 
     # the uninterrupted and the to-be-killed run side by side (1 thread each)
     full = start(train_cmd(CONFIG, dirs['full'], *opts), str(tmp / 'full.log'))

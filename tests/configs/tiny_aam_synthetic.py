@@ -60,8 +60,7 @@ custom_hooks = [
     dict(type='MarginScheduleHook', schedule='step', m1=0.25, m2=0.5, k1=1,
          k2=2),
     dict(type='NonFiniteLossHook'),
-    dict(type='EpochSeedHook'),
-]
+]  # EpochSeedHook comes from default_runtime's default_hooks
 default_hooks = dict(
     logger=dict(interval=1),
     checkpoint=dict(interval=1, max_keep_ckpts=-1, save_best=None))
