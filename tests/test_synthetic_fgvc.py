@@ -134,7 +134,8 @@ def test_classes_are_factorial_attribute_combinations():
 
 @pytest.mark.parametrize('name,value', [
     ('num_classes', 1), ('num_classes', 10**6), ('images_per_class', 1),
-    ('train_per_class', 0), ('train_per_class', 50), ('image_size', 8),
+    ('train_per_class', 0),
+    ('train_per_class', DEFAULT_PARAMS['images_per_class']), ('image_size', 8),
     ('object_size_range', (0.6, 0.3)), ('clutter', 1.5), ('jitter', -1.),
     ('jpeg_quality', 0), ('seed', -1), ('max_rotation', 400.)
 ])

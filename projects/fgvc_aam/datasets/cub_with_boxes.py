@@ -1,7 +1,7 @@
 """CUB-200-2011 with class names from ``classes.txt``, optional bounding
 boxes and strict validation of the annotation files."""
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from mmengine.fileio import LocalBackend, get_file_backend
