@@ -17,6 +17,12 @@ from tools_helpers import (TINY_CONFIG, data_options, free_port, python_tool,
 pytestmark = pytest.mark.slow
 
 
+def dataset(synthetic_root: str) -> tuple:
+    """The tiny data set's root and its number of classes."""
+    with open(osp.join(synthetic_root, 'classes.txt')) as f:
+        return synthetic_root, sum(1 for line in f if line.strip())
+
+
 def scalars(work_dir: str) -> list:
     """The records of mmengine's LocalVisBackend ``scalars.json``."""
     files = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
@@ -27,7 +33,7 @@ def scalars(work_dir: str) -> list:
 
 @pytest.fixture(scope='module')
 def trained(synthetic_root, tmp_path_factory):
-    root, num_classes = synthetic_root
+    root, num_classes = dataset(synthetic_root)
     work_dir = str(tmp_path_factory.mktemp('train'))
     python_tool('tools/train.py', TINY_CONFIG, '--work-dir', work_dir,
                 '--cfg-options', *data_options(root, num_classes))
@@ -58,7 +64,7 @@ def test_torch_refuses_mmengine_checkpoint_without_allow_list(trained):
 
 
 def test_resume_continues_from_last_epoch(trained, synthetic_root, tmp_path):
-    root, num_classes = synthetic_root
+    root, num_classes = dataset(synthetic_root)
     work_dir = str(tmp_path / 'resumed')
     shutil.copytree(trained, work_dir)
     # the copied last_checkpoint points into the original work dir
@@ -77,7 +83,7 @@ def test_resume_continues_from_last_epoch(trained, synthetic_root, tmp_path):
 def test_test_tool_reproduces_validation_metric(trained, synthetic_root,
                                                 tmp_path):
     """tools/test.py on epoch 2 gives the accuracy validation logged then."""
-    root, num_classes = synthetic_root
+    root, num_classes = dataset(synthetic_root)
     out = str(tmp_path / 'metrics.json')
     python_tool('tools/test.py', TINY_CONFIG,
                 osp.join(trained, 'epoch_2.pth'), '--work-dir',
@@ -91,13 +97,16 @@ def test_test_tool_reproduces_validation_metric(trained, synthetic_root,
 
 
 def test_dist_train_two_cpu_processes(synthetic_root, tmp_path):
-    root, num_classes = synthetic_root
+    root, num_classes = dataset(synthetic_root)
     work_dir = str(tmp_path / 'dist')
     proc = run(['bash', 'tools/dist_train.sh', TINY_CONFIG, '2',
                 '--work-dir', work_dir, '--cfg-options',
                 'train_cfg.max_epochs=1', *data_options(root, num_classes)],
                env={'PORT': str(free_port())})
     log = proc.stdout + proc.stderr
-    assert re.search(r'World size: 2', log), log[-3000:]
-    assert 'gloo' in log
+    assert re.search(r'Distributed training: True', log), log[-3000:]
+    assert re.search(r'GPU number: 2', log)  # mmengine's word for ranks
+    assert "backend='gloo'" in log
+    # 16 training images, 4 per process and step: 2 steps an epoch, not 4
+    assert re.search(r'Epoch\(train\) \[1\]\[2/2\]', log)
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))

@@ -5,6 +5,11 @@ custom_imports = dict(imports=['projects.fgvc_aam'], allow_failed_imports=False)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
+    # reseed the RNGs from (seed, epoch, rank) before every epoch, so that a
+    # resumed run replays the same augmentation as an uninterrupted one
+    epoch_seed=dict(type='EpochSeedHook'),
+    # stop before training if a num_classes disagrees with the data set
+    dataset_consistency=dict(type='DatasetConsistencyHook'),
     checkpoint=dict(
         type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
 )

@@ -1,4 +1,4 @@
-from . import hooks, schedulers  # noqa: F401
+from . import hooks, optimizers, schedulers  # noqa: F401
 from .checkpoint_compat import allow_mmengine_checkpoints
 from .distributed import setup_cpu_distributed
 from .runtime_setup import load_mmpretrain_tool, prepare_runtime

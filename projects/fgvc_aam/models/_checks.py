@@ -22,6 +22,16 @@ def check_int(name: str, value: Any, min_value: Optional[int] = None,
     return int(value)
 
 
+def check_bool(name: str, value: Any, owner: str = '') -> bool:
+    """``value`` must be a bool (``'False'`` or ``0`` would pass ``bool()``
+    silently with the wrong meaning)."""
+    if not isinstance(value, bool):
+        prefix = f'{owner}: ' if owner else ''
+        raise TypeError(f'{prefix}`{name}` must be a bool, got '
+                        f'{value!r} ({type(value).__name__})')
+    return value
+
+
 def check_float(name: str, value: Any, min_value: Optional[float] = None,
                 max_value: Optional[float] = None, strict_min: bool = False,
                 owner: str = '') -> float:

@@ -1,7 +1,8 @@
 # The thesis's from-scratch data recipe (Table 8) on top of
 # stanford_cars_bs8_448.py: 224 x 224 inputs, batch 32, as the official MC-loss
 # scripts: resize to 224 x 224, random crop 224 with 4 px padding, flip;
-# test: resize to 224 x 224.
+# test: resize to 224 x 224. Classification only: boxes are not carried
+# through this pipeline.
 _base_ = ['../../../_base_/datasets/stanford_cars_bs8_448.py']
 
 train_pipeline = [

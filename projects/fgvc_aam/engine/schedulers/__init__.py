@@ -1,0 +1,3 @@
+from .group_multistep_lr import GroupMultiStepLR, GroupMultiStepParamScheduler
+
+__all__ = ['GroupMultiStepLR', 'GroupMultiStepParamScheduler']

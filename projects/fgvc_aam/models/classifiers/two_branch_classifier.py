@@ -104,6 +104,9 @@ class TwoBranchClassifier(ImageClassifier):
             init_cfg=init_cfg)
         if localizer is None:
             raise ValueError('TwoBranchClassifier: `localizer` is required')
+        if not isinstance(localizer, (dict, nn.Module)):
+            raise TypeError('TwoBranchClassifier: `localizer` must be a '
+                            f'config dict or a module, got {localizer!r}')
         if not isinstance(localizer, nn.Module):
             localizer = MODELS.build(localizer)
         self.localizer = localizer
@@ -111,9 +114,14 @@ class TwoBranchClassifier(ImageClassifier):
         if crop_size is not None:
             if isinstance(crop_size, int):
                 crop_size = (crop_size, crop_size)
+            if not isinstance(crop_size, (list, tuple)):
+                raise TypeError('TwoBranchClassifier: `crop_size` must be a '
+                                'positive int or (height, width), got '
+                                f'{crop_size!r}')
             crop_size = tuple(crop_size)
             if len(crop_size) != 2 or not all(
-                    isinstance(s, int) and s > 0 for s in crop_size):
+                    isinstance(s, int) and not isinstance(s, bool) and s > 0
+                    for s in crop_size):
                 raise ValueError('TwoBranchClassifier: `crop_size` must be a '
                                  'positive int or (height, width), got '
                                  f'{crop_size!r}')

@@ -1,3 +1,4 @@
+from .angular_margin_head import AngularMarginHead
 from .center_loss_head import CenterLossHead
 from .coco_head import COCOHead
 from .cosface_head import CosFaceHead
@@ -7,6 +8,6 @@ from .mc_loss_head import MCLossHead
 from .sphereface_head import SphereFaceHead
 
 __all__ = [
-    'CenterLossHead', 'COCOHead', 'CosFaceHead', 'LGMHead', 'MACNNHead',
-    'MCLossHead', 'SphereFaceHead'
+    'AngularMarginHead', 'CenterLossHead', 'COCOHead', 'CosFaceHead',
+    'LGMHead', 'MACNNHead', 'MCLossHead', 'SphereFaceHead'
 ]

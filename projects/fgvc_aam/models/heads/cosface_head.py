@@ -66,6 +66,12 @@ class CosFaceHead(ArcFaceClsHead):
         self.topk = topk
         self.cal_acc = cal_acc
 
+    def pre_logits(self, feats) -> torch.Tensor:
+        """The last feature, in the dtype of the class weights (the parent
+        disables autocast, so half-precision features would fail)."""
+        x = super().pre_logits(feats)
+        return x.to(self.norm_product.weight.dtype)
+
     def _get_logit_with_margin(self, pre_logits: torch.Tensor,
                                target: torch.Tensor) -> torch.Tensor:
         """``cos(theta_j) - m_j * [j == y]`` (scaled by ``s`` in forward)."""

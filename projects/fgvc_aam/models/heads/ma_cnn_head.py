@@ -47,7 +47,8 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from .._checks import check_float, check_int, feature_map, labels_of
+from .._checks import (check_bool, check_float, check_int, feature_map,
+                       labels_of)
 
 
 @MODELS.register_module()
@@ -95,10 +96,10 @@ class MACNNHead(ClsHead):
             hidden_channels = max(1, in_channels // 4)
         self.hidden_channels = check_int('hidden_channels', hidden_channels,
                                          1, owner)
-        self.with_global = bool(with_global)
+        self.with_global = check_bool('with_global', with_global, owner)
         self.part_loss_weight = check_float('part_loss_weight',
                                             part_loss_weight, 0.0, owner=owner)
-        self.detach_cng = bool(detach_cng)
+        self.detach_cng = check_bool('detach_cng', detach_cng, owner)
         p, c, k, hid = (self.num_parts, self.in_channels, self.num_classes,
                         self.hidden_channels)
         # P independent FC stacks, batched: a Linear to P*hid, then a grouped

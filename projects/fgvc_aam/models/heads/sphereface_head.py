@@ -115,8 +115,15 @@ class SphereFaceHead(ClsHead):
         if x.dim() != 2:
             raise ValueError('SphereFaceHead needs (N, C) features (use a '
                              f'GAP neck), got {tuple(x.shape)}')
-        norm = x.norm(dim=1, keepdim=True)
-        cos = F.linear(F.normalize(x, dim=1), F.normalize(self.weight, dim=1))
+        # Divide by max|x_i| first (detached; exact gradients since the norm
+        # is 1-homogeneous and the direction 0-homogeneous): ||x||^2
+        # overflows float32 from ||x|| ~ 1.8e19, which gave inf * 0 = NaN.
+        scale = x.detach().abs().amax(dim=1, keepdim=True).clamp_min(
+            torch.finfo(x.dtype).tiny)
+        unit = x / scale
+        norm = unit.norm(dim=1, keepdim=True) * scale
+        cos = F.linear(
+            F.normalize(unit, dim=1), F.normalize(self.weight, dim=1))
         return cos, norm
 
     def forward(self,

@@ -45,7 +45,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-from .._checks import check_float, check_int
+from .._checks import check_bool, check_float, check_int
 
 
 def channel_groups(feats: torch.Tensor, num_classes: int,
@@ -124,7 +124,8 @@ class MutualChannelLoss(nn.Module):
                                       owner=owner)
         self.weight_div = check_float('weight_div', weight_div, 0.0,
                                       owner=owner)
-        self.mask_per_sample = bool(mask_per_sample)
+        self.mask_per_sample = check_bool('mask_per_sample',
+                                          mask_per_sample, owner)
 
     def random_mask(self, batch_size: int,
                     device: torch.device) -> torch.Tensor:

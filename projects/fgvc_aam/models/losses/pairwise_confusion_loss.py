@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-from .._checks import check_float
+from .._checks import check_bool, check_float
 
 
 @MODELS.register_module()
@@ -53,8 +53,9 @@ class PairwiseConfusionLoss(nn.Module):
         owner = 'PairwiseConfusionLoss'
         self.confusion_weight = check_float('confusion_weight',
                                             confusion_weight, 0.0, owner=owner)
-        self.squared = bool(squared)
-        self.only_different_labels = bool(only_different_labels)
+        self.squared = check_bool('squared', squared, owner)
+        self.only_different_labels = check_bool(
+            'only_different_labels', only_different_labels, owner)
         self.loss_weight = check_float('loss_weight', loss_weight, 0.0,
                                        owner=owner)
 

@@ -30,7 +30,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from .._checks import check_float, check_int, pair
+from .._checks import check_bool, check_float, check_int, pair
 
 
 def signed_sqrt(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -110,8 +110,9 @@ class BilinearPooling(BaseModule):
         self.indices = tuple(
             check_int('index', i, owner=owner) for i in indices)
         self.eps = check_float('eps', eps, 0.0, strict_min=True, owner=owner)
-        self.use_signed_sqrt = bool(use_signed_sqrt)
-        self.use_l2_norm = bool(use_l2_norm)
+        self.use_signed_sqrt = check_bool('use_signed_sqrt',
+                                          use_signed_sqrt, owner)
+        self.use_l2_norm = check_bool('use_l2_norm', use_l2_norm, owner)
         self.reducers = None
         if reduce_channels is not None:
             if in_channels is None:

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from .._checks import check_float, check_int, pair
+from .._checks import check_bool, check_float, check_int, pair
 from .bilinear_pooling import match_spatial, select_maps, signed_sqrt
 
 
@@ -83,8 +83,9 @@ class CompactBilinearPooling(BaseModule):
         self.output_dim = check_int('output_dim', output_dim, 1, owner)
         self.seed = check_int('seed', seed, 0, owner)
         self.eps = check_float('eps', eps, 0.0, strict_min=True, owner=owner)
-        self.use_signed_sqrt = bool(use_signed_sqrt)
-        self.use_l2_norm = bool(use_l2_norm)
+        self.use_signed_sqrt = check_bool('use_signed_sqrt',
+                                          use_signed_sqrt, owner)
+        self.use_l2_norm = check_bool('use_l2_norm', use_l2_norm, owner)
         gen = torch.Generator().manual_seed(self.seed)
         for k, c in enumerate(self.in_channels, start=1):
             hashes = torch.randint(0, self.output_dim, (c, ), generator=gen)

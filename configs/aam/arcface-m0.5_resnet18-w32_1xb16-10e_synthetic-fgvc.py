@@ -1,0 +1,20 @@
+# Synthetic, CPU-sized sibling of arcface-m0.5_resnet50_2xb8-100e_cub.py:
+# ArcFace, constant margin m = 0.5 on the synthetic data set; ResNet-18 with
+# 32 base channels trained from scratch for 10 epochs (the quickstart
+# schedule), with the same schedule as the AAM siblings.
+_base_ = [
+    '../_base_/models/resnet50_aam.py',
+    '../_base_/datasets/synthetic_fgvc_bs16_128.py',
+    '../_base_/schedules/synthetic_cpu_bs16_10e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    backbone=dict(
+        depth=18, stem_channels=32, base_channels=32, init_cfg=None),
+    head=dict(num_classes=16, in_channels=256, margins=0.5))
+
+custom_hooks = [
+    dict(type='MarginScheduleHook', schedule='constant', margin=0.5),
+    dict(type='NonFiniteLossHook'),
+]

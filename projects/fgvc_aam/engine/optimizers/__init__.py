@@ -1,0 +1,3 @@
+from .named_group_constructor import NamedGroupOptimWrapperConstructor
+
+__all__ = ['NamedGroupOptimWrapperConstructor']
