@@ -46,6 +46,9 @@ def parse_args():
     parser.add_argument('--loc-batch', type=int, default=16,
                         help='feature maps in comparison (c)')
     parser.add_argument('--connectivity', type=int, default=8)
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch CPU threads (default: torch\'s choice); '
+                        '1 is steadier on a loaded machine')
     return parser.parse_args()
 
 
@@ -114,6 +117,8 @@ def scipy_localize(feat, img_shape, connectivity):
 
 def main():
     args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(0)
     size = args.img_size
@@ -123,22 +128,30 @@ def main():
         for i in range(args.batch)
     ]
 
-    step_times = {}
-    models = {}
+    # (a) the two training steps, interleaved so that load drifts on a shared
+    # machine hit both alike; median over iterations
+    steps, models = {}, {}
     for two_branch in (False, True):
-        model = MODELS.build(model_cfg(args, two_branch)).to(device).train()
+        model = MODELS.build(model_cfg(args, two_branch)).to(device)
+        model.train()
         optim = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
 
-        def step():
+        def step(model=model, optim=optim):
             losses = model(inputs, samples, mode='loss')
             loss, _ = model.parse_losses(losses)
             optim.zero_grad()
             loss.backward()
             optim.step()
 
-        step_times[two_branch] = timeit(step, device, args.iters)
-        models[two_branch] = model
-    single, two = step_times[False], step_times[True]
+        steps[two_branch], models[two_branch] = step, model
+    times = {False: [], True: []}
+    for it in range(args.iters + 1):  # the first round warms up
+        for two_branch in (False, True):
+            elapsed = timeit(steps[two_branch], device, 1, warmup=0)
+            if it:
+                times[two_branch].append(elapsed)
+    single = statistics.median(times[False])
+    two = statistics.median(times[True])
 
     # (b) the localizer and the crop on this step's own feature maps
     model = models[True]
