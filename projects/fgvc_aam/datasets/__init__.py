@@ -1,1 +1,9 @@
 from . import transforms  # noqa: F401
+from .cub_with_boxes import CUBWithBoxes
+from .synthetic_fgvc import make_synthetic_fgvc
+from .validation import DataValidationError, check_num_classes
+
+__all__ = [
+    'CUBWithBoxes', 'DataValidationError', 'check_num_classes',
+    'make_synthetic_fgvc'
+]

@@ -1,9 +1,11 @@
+from .dataset_consistency_hook import DatasetConsistencyHook
 from .margin_schedule_hook import MarginScheduleHook
 from .margin_schedules import (MARGIN_SCHEDULES, exponential_margin,
                                linear_margin, margin_at, step_margin)
 from .non_finite_loss_hook import NonFiniteLossHook
 
 __all__ = [
-    'MARGIN_SCHEDULES', 'MarginScheduleHook', 'NonFiniteLossHook',
-    'exponential_margin', 'linear_margin', 'margin_at', 'step_margin'
+    'DatasetConsistencyHook', 'MARGIN_SCHEDULES', 'MarginScheduleHook',
+    'NonFiniteLossHook', 'exponential_margin', 'linear_margin', 'margin_at',
+    'step_margin'
 ]

@@ -1,0 +1,282 @@
+"""CUB-200-2011 with class names from ``classes.txt``, optional bounding
+boxes and strict validation of the annotation files."""
+import re
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.fileio import LocalBackend, get_file_backend
+from mmpretrain.datasets import CUB
+from mmpretrain.registry import DATASETS
+
+from .validation import DataValidationError, check_image_file, read_id_file
+
+VERIFY_MODES = ('none', 'header', 'full')
+
+
+def _class_name(entry: str) -> str:
+    """'001.Black_footed_Albatross' -> 'Black_footed_Albatross'."""
+    m = re.match(r'^\d+\.(.+)$', entry)
+    return m.group(1) if m else entry
+
+
+@DATASETS.register_module()
+class CUBWithBoxes(CUB):
+    """MMPretrain's :class:`~mmpretrain.datasets.CUB` that reads its class
+    names from ``classes.txt`` and can load ``bounding_boxes.txt``.
+
+    Because the class names come from ``classes.txt`` (``<id> NNN.name``,
+    the ``NNN.`` prefix is dropped, as in MMPretrain's CUB names), any
+    CUB-layout data set works: real CUB-200-2011 (200 classes) or the
+    synthetic one (:func:`make_synthetic_fgvc`).
+
+    With ``with_bbox=True`` each sample gets ``gt_bboxes``: a float32 array
+    (1, 4) ``x1, y1, x2, y2`` in pixels of the original image, from the
+    CUB line ``<id> <x> <y> <w> <h>`` as ``x2 = x + w``, ``y2 = y + h``.
+
+    Before training, the annotation files are validated and every problem
+    raises :class:`DataValidationError` naming the file and line: missing
+    file, malformed line, duplicated id, ids missing from / unknown to
+    ``images.txt``, split value not 0/1, label outside ``[1, K]`` for the
+    ``K`` classes of ``classes.txt``, ``classes.txt`` ids not ``1..K`` or
+    disagreeing with the class folders of ``images.txt``, box with
+    ``w <= 0`` / ``h <= 0`` or outside its image, missing, non-image or
+    truncated image file. Nothing is ever written to ``data_root``.
+
+    Args:
+        data_root: root of the CUB-200-2011 layout.
+        split: ``'train'`` or ``'test'``.
+        test_mode: see :class:`~mmpretrain.datasets.CUB`.
+        with_bbox: load ``bounding_boxes.txt`` into ``gt_bboxes``.
+        verify_images: check the images of the split: ``'header'``
+            (default; PIL header + end-of-file marker, about 0.1 ms per
+            image, gives the image size used to check boxes), ``'full'``
+            (decode every image) or ``'none'`` (only check that the files
+            exist; boxes are then not checked against the image size).
+        bbox_tolerance: pixels a box may exceed its image by (rounding in
+            annotations); boxes are then clipped to the image.
+        **kwargs: passed to :class:`~mmpretrain.datasets.CUB` (pipeline,
+            metainfo, classes, lazy_init, ...). If neither ``classes`` nor
+            ``metainfo['classes']`` is given, ``classes.txt`` defines them.
+    """
+
+    def __init__(self,
+                 data_root: str,
+                 split: str = 'train',
+                 test_mode: bool = False,
+                 with_bbox: bool = False,
+                 verify_images: str = 'header',
+                 bbox_tolerance: float = 1.0,
+                 **kwargs):
+        if verify_images not in VERIFY_MODES:
+            raise ValueError(f'CUBWithBoxes: verify_images={verify_images!r}'
+                             f' must be one of {VERIFY_MODES}')
+        if not isinstance(with_bbox, bool):
+            raise TypeError(
+                f'CUBWithBoxes: with_bbox={with_bbox!r} must be a bool')
+        if not isinstance(bbox_tolerance, (int, float)) or bbox_tolerance < 0:
+            raise ValueError(f'CUBWithBoxes: bbox_tolerance={bbox_tolerance!r}'
+                             ' must be a number >= 0')
+        self.with_bbox = with_bbox
+        self.verify_images = verify_images
+        self.bbox_tolerance = float(bbox_tolerance)
+        backend = get_file_backend(data_root, enable_singleton=True)
+        self.classes_file = backend.join_path(data_root, 'classes.txt')
+        self.bounding_boxes_file = backend.join_path(data_root,
+                                                     'bounding_boxes.txt')
+        self._class_entries = read_id_file(self.classes_file, 1,
+                                           'NNN.class_name', backend)
+        self._check_class_ids()
+        metainfo = dict(kwargs.pop('metainfo', None) or {})
+        if kwargs.get('classes') is None and 'classes' not in metainfo:
+            metainfo['classes'] = tuple(
+                _class_name(self._class_entries[i][0][0])
+                for i in sorted(self._class_entries))
+        self._tables: Dict[str, Dict] = {}
+        self._boxes: Dict[int, np.ndarray] = {}
+        super().__init__(
+            data_root=data_root,
+            split=split,
+            test_mode=test_mode,
+            metainfo=metainfo,
+            **kwargs)
+
+    # ------------------------------------------------------------------
+    def _check_class_ids(self) -> None:
+        for expected, idx in enumerate(self._class_entries, 1):
+            if idx != expected:
+                lineno = self._class_entries[idx][1]
+                raise DataValidationError(
+                    f'{self.classes_file} line {lineno}: class id {idx}, '
+                    f'expected {expected} (class ids must be 1..K in order)')
+
+    def _read(self, path: str, num_fields: int, what: str):
+        """Strictly parsed id table of ``path`` (parsed once per load)."""
+        if path not in self._tables:
+            self._tables[path] = read_id_file(path, num_fields, what,
+                                              self.backend)
+        return self._tables[path]
+
+    def _load_data_from_txt(self, filepath: str) -> Dict[int, str]:
+        """Strict version of CUB's parser (0-based id -> item); errors name
+        the file and line instead of silently keeping the last duplicate."""
+        what = {
+            self.ann_file: 'relative/image/path',
+            self.image_class_labels_file: 'label (1-based)',
+            self.train_test_split_file: 'is_train (0 or 1)',
+        }.get(filepath, 'item')
+        table = self._read(filepath, 1, what)
+        return {idx - 1: fields[0] for idx, (fields, _) in table.items()}
+
+    def _check_tables(self) -> Tuple[Dict, Dict, Dict, Optional[Dict]]:
+        images = self._read(self.ann_file, 1, 'relative/image/path')
+        labels = self._read(self.image_class_labels_file, 1,
+                            'label (1-based)')
+        splits = self._read(self.train_test_split_file, 1,
+                            'is_train (0 or 1)')
+        boxes = self._read(self.bounding_boxes_file, 4,
+                           'x y width height') if self.with_bbox else None
+        others = [(self.image_class_labels_file, labels),
+                  (self.train_test_split_file, splits)]
+        if boxes is not None:
+            others.append((self.bounding_boxes_file, boxes))
+            # box values of every line (those of the other split too)
+            self._boxes = {
+                idx: self._parse_box(idx, fields, lineno)
+                for idx, (fields, lineno) in boxes.items()
+            }
+        # Same image ids everywhere.
+        for path, table in others:
+            for idx, (_, lineno) in table.items():
+                if idx not in images:
+                    raise DataValidationError(
+                        f'{path} line {lineno}: image id {idx} is not in '
+                        f'{self.ann_file}')
+            for idx, (_, lineno) in images.items():
+                if idx not in table:
+                    raise DataValidationError(
+                        f'{self.ann_file} line {lineno}: image id {idx} has '
+                        f'no line in {path}')
+        # Unique image paths (a path under two ids would leak across splits).
+        seen: Dict[str, int] = {}
+        for idx, ((rel, ), lineno) in images.items():
+            if rel in seen:
+                raise DataValidationError(
+                    f'{self.ann_file} line {lineno}: image {rel!r} is listed '
+                    f'twice (also on line {seen[rel]})')
+            seen[rel] = lineno
+        # Split values.
+        for idx, ((flag, ), lineno) in splits.items():
+            if flag not in ('0', '1'):
+                raise DataValidationError(
+                    f'{self.train_test_split_file} line {lineno}: is_train '
+                    f'must be 0 or 1, got {flag!r}')
+        # Labels against classes.txt, and against the class folders.
+        num_classes = len(self._class_entries)
+        folders = {
+            fields[0]: idx
+            for idx, (fields, _) in self._class_entries.items()
+        }
+        for idx, ((label, ), lineno) in labels.items():
+            try:
+                value = int(label)
+            except ValueError:
+                value = None
+            if value is None or not 1 <= value <= num_classes:
+                raise DataValidationError(
+                    f'{self.image_class_labels_file} line {lineno}: label '
+                    f'{label!r} of image id {idx} is outside [1, '
+                    f'{num_classes}] ({self.classes_file} lists '
+                    f'{num_classes} classes; labels are 1-based)')
+            rel, img_line = images[idx][0][0], images[idx][1]
+            folder = rel.split('/')[0] if '/' in rel else None
+            if folder in folders and folders[folder] != value:
+                raise DataValidationError(
+                    f'{self.image_class_labels_file} line {lineno}: image id '
+                    f'{idx} has label {value} '
+                    f'({self._class_entries[value][0][0]!r} in '
+                    f'{self.classes_file}) but {self.ann_file} line '
+                    f'{img_line} puts it in folder {folder!r} (class '
+                    f'{folders[folder]})')
+        meta_classes = self._metainfo.get('classes')
+        if meta_classes is not None and len(meta_classes) != num_classes:
+            raise DataValidationError(
+                f"CUBWithBoxes: metainfo/classes has {len(meta_classes)} "
+                f'names but {self.classes_file} lists {num_classes} classes')
+        return images, labels, splits, boxes
+
+    def _parse_box(self, idx: int, fields: List[str],
+                   lineno: int) -> np.ndarray:
+        """CUB ``x y w h`` -> float32 (1, 4) ``x1, y1, x2, y2``; checks what
+        needs no image: numbers, finite, positive size, not left/above 0."""
+        where = f'{self.bounding_boxes_file} line {lineno}'
+        try:
+            x, y, w, h = (float(v) for v in fields)
+        except ValueError:
+            raise DataValidationError(
+                f'{where}: box of image id {idx} must be 4 numbers '
+                f'"x y width height", got {" ".join(fields)!r}') from None
+        if not all(np.isfinite([x, y, w, h])):
+            raise DataValidationError(
+                f'{where}: box of image id {idx} is not finite: {fields}')
+        if w <= 0 or h <= 0:
+            raise DataValidationError(
+                f'{where}: box of image id {idx} has width {w} / height {h}'
+                f' (x2 = {x + w} <= x1 = {x} or y2 = {y + h} <= y1 = {y})')
+        if x < -self.bbox_tolerance or y < -self.bbox_tolerance:
+            raise DataValidationError(
+                f'{where}: box (x1, y1, x2, y2) = ({x}, {y}, {x + w}, '
+                f'{y + h}) of image id {idx} lies outside its image')
+        return np.array([[x, y, x + w, y + h]], dtype=np.float32)
+
+    def _fit_box(self, box: np.ndarray, idx: int, lineno: int,
+                 size: Optional[Tuple[int, int]]) -> np.ndarray:
+        """Check the box against the image ``size`` (w, h); clip it."""
+        if size is None:
+            return box.clip(0, None)
+        tol = self.bbox_tolerance
+        if box[0, 2] > size[0] + tol or box[0, 3] > size[1] + tol:
+            x1, y1, x2, y2 = (float(v) for v in box[0])
+            raise DataValidationError(
+                f'{self.bounding_boxes_file} line {lineno}: box (x1, y1, '
+                f'x2, y2) = ({x1}, {y1}, {x2}, {y2}) of image id {idx} lies '
+                f'outside its {size[0]}x{size[1]} image')
+        box = box.copy()
+        box[:, 0::2] = box[:, 0::2].clip(0, size[0])
+        box[:, 1::2] = box[:, 1::2].clip(0, size[1])
+        return box
+
+    def load_data_list(self) -> List[dict]:
+        """Validate the files, load CUB's list, attach ``gt_bboxes``."""
+        self._tables = {}
+        try:
+            images, _, _, boxes = self._check_tables()
+            data_list = super().load_data_list()
+            by_path = {
+                self.backend.join_path(self.img_prefix, fields[0]):
+                (idx, lineno)
+                for idx, (fields, lineno) in images.items()
+            }
+            local = isinstance(self.backend, LocalBackend)
+            for info in data_list:
+                idx, lineno = by_path[info['img_path']]
+                size = None
+                where = f'{self.ann_file} line {lineno}'
+                if local and self.verify_images != 'none':
+                    size = check_image_file(
+                        info['img_path'], where,
+                        full=self.verify_images == 'full')
+                elif local and not self.backend.exists(info['img_path']):
+                    raise DataValidationError(
+                        f'{where}: image file {info["img_path"]} does not '
+                        'exist')
+                if boxes is not None:
+                    info['gt_bboxes'] = self._fit_box(
+                        self._boxes[idx], idx, boxes[idx][1], size)
+        finally:
+            self._tables, self._boxes = {}, {}
+        return data_list
+
+    def extra_repr(self) -> List[str]:
+        body = super().extra_repr()
+        body.append(f'With boxes: \t{self.with_bbox}')
+        return body

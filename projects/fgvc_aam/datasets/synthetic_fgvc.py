@@ -1,0 +1,535 @@
+"""Deterministic procedural generator of a synthetic fine-grained data set.
+
+The data set imitates CUB-200-2011 (Wah et al., 2011): one smallish
+"bird" per image, at a random position, scale and pose (rotation and
+horizontal flip), on a cluttered background whose distractors reuse the
+bird's colours. Classes differ ONLY in subtle part attributes, combined
+factorially (mixed radix, first attribute fastest):
+
+=========  ======================================================
+attribute  levels (class-defining)
+=========  ======================================================
+stripes    0, 1, 2 or 3 dark stripes across the belly
+tail       short or long tail
+wing       wing darker or paler than the body
+crest      no crest or a small crest on the head
+beak       short or long beak
+wingbar    no wing bar or a pale bar along the wing
+eye        plain eye or eye with a pale ring
+=========  ======================================================
+
+so 16 classes vary stripes x tail x wing, 32 also the crest, and so on
+(at most 256 classes). Everything else (body colour, proportions,
+pose, background) is drawn per instance, which gives intra-class
+variation larger than the inter-class differences, as in real FGVC.
+
+The files are written in the exact CUB-200-2011 layout (``images/``,
+``images.txt``, ``image_class_labels.txt``, ``train_test_split.txt``,
+``classes.txt``, ``bounding_boxes.txt``) so that
+:class:`~projects.fgvc_aam.datasets.CUBWithBoxes` (and MMPretrain's
+``CUB``) read them unchanged. The same seed and parameters give the same
+bytes: every image uses its own ``numpy.random.Generator`` seeded by
+``(seed, class, instance)`` and JPEGs are encoded with a fixed quality.
+"""
+import json
+import math
+import os
+import os.path as osp
+from itertools import product
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+
+__all__ = [
+    'make_synthetic_fgvc', 'render_bird_image', 'class_attributes',
+    'synthetic_fgvc_is_complete', 'image_rng', 'DEFAULT_PARAMS',
+    'ATTRIBUTES'
+]
+
+GENERATOR_VERSION = 1
+META_FILE = 'synthetic_fgvc.json'
+ANNOTATION_FILES = ('images.txt', 'image_class_labels.txt',
+                    'train_test_split.txt', 'classes.txt',
+                    'bounding_boxes.txt')
+
+# (name, level names used in class names). Order = mixed-radix order.
+ATTRIBUTES: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
+    ('stripes', ('Plain', 'One_striped', 'Two_striped', 'Three_striped')),
+    ('tail', ('Short_tailed', 'Long_tailed')),
+    ('wing', ('Dark_winged', 'Pale_winged')),
+    ('crest', ('Smooth_headed', 'Crested')),
+    ('beak', ('Short_billed', 'Long_billed')),
+    ('wingbar', ('Barless', 'Wing_barred')),
+    ('eye', ('Dark_eyed', 'Ring_eyed')),
+)
+MAX_CLASSES = int(np.prod([len(levels) for _, levels in ATTRIBUTES]))
+
+# The project's default data (calibrated for the CPU quickstart, see the
+# project README): 16 classes, 30 train + 20 test images per class.
+DEFAULT_PARAMS: Dict = dict(
+    num_classes=16,
+    images_per_class=50,
+    train_per_class=30,
+    image_size=128,
+    object_size_range=(0.3, 0.5),
+    max_rotation=30.0,
+    clutter=0.5,
+    jitter=1.0,
+    jpeg_quality=90,
+    seed=0,
+)
+
+# Class-defining attribute values (level index -> value).
+_TAIL_LEN = (0.32, 0.62)  # tail length / body length
+_WING_SHADE = (-0.40, 0.40)  # <0 blend towards black, >0 towards white
+_BEAK_LEN = (0.13, 0.26)  # beak length / body length
+
+
+def class_attributes(label: int) -> Dict[str, int]:
+    """Level index of every attribute of the 0-based class ``label``."""
+    if not 0 <= label < MAX_CLASSES:
+        raise ValueError(f'label must be in [0, {MAX_CLASSES}), got {label}')
+    attrs = {}
+    rest = label
+    for name, levels in ATTRIBUTES:
+        attrs[name] = rest % len(levels)
+        rest //= len(levels)
+    return attrs
+
+
+def _class_names(num_classes: int) -> List[str]:
+    """CUB-style names ``NNN.Name`` built from the attributes that vary."""
+    attrs = [class_attributes(c) for c in range(num_classes)]
+    varying = [(name, levels) for name, levels in ATTRIBUTES
+               if len({a[name] for a in attrs}) > 1]
+    names = []
+    for c, a in enumerate(attrs):
+        words = [levels[a[name]] for name, levels in varying] + ['Bird']
+        names.append(f'{c + 1:03d}.' + '_'.join(words))
+    return names
+
+
+# --------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------
+def _ellipse(cx: float, cy: float, ax: float, ay: float, angle: float = 0.,
+             n: int = 28) -> np.ndarray:
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    x, y = ax * np.cos(t), ay * np.sin(t)
+    c, s = math.cos(angle), math.sin(angle)
+    return np.stack([cx + c * x - s * y, cy + s * x + c * y], axis=1)
+
+
+def _blend(color: np.ndarray, shade: float) -> np.ndarray:
+    """Blend towards black (shade < 0) or white (shade > 0)."""
+    color = np.asarray(color, dtype=np.float64)
+    if shade < 0:
+        return color * (1 + shade)
+    return color + (255. - color) * shade
+
+
+def _hsv_color(rng: np.random.Generator, h: Tuple[float, float],
+               s: Tuple[float, float], v: Tuple[float, float]) -> np.ndarray:
+    """Random BGR colour from ranges of OpenCV-style HSV (h in [0, 180))."""
+    hsv = np.array([[[rng.uniform(*h) % 180, rng.uniform(*s) * 255,
+                      rng.uniform(*v) * 255]]], dtype=np.float32)
+    return cv2.cvtColor(hsv.astype(np.uint8),
+                        cv2.COLOR_HSV2BGR)[0, 0].astype(np.float64)
+
+
+def _bird_parts(attrs: Dict[str, int], rng: np.random.Generator,
+                jitter: float) -> List[Tuple[str, np.ndarray, str]]:
+    """Part polygons of one bird in body-length units, facing +x.
+
+    Returns (part name, (N, 2) points, colour key) in drawing order. y
+    points down (image convention); the belly is at +y.
+    """
+    j = jitter
+
+    def jit(scale: float) -> float:
+        return float(rng.uniform(-scale, scale)) * j
+
+    body_h = 0.21 + jit(0.03)
+    head_r = 0.16 + jit(0.02)
+    tail_len = _TAIL_LEN[attrs['tail']] + jit(0.06)
+    tail_w = 0.13 + jit(0.03)
+    beak_len = _BEAK_LEN[attrs['beak']] + jit(0.03)
+    head_x, head_y = 0.47 + jit(0.03), -0.13 + jit(0.03)
+    wing_len, wing_h = 0.34 + jit(0.04), 0.11 + jit(0.015)
+    wing_angle = -0.12 + jit(0.1)
+    tail_angle = jit(0.2)
+
+    parts = []
+    # Tail: a fan at the back of the body.
+    ta = tail_angle
+    base = np.array([[-0.40, -0.06], [-0.40, 0.06]])
+    tip_c = np.array([-0.40 - tail_len * math.cos(ta),
+                      -tail_len * math.sin(ta)])
+    normal = np.array([-math.sin(ta), math.cos(ta)])
+    tail = np.stack([
+        base[0], tip_c - normal * tail_w, tip_c + normal * tail_w, base[1]
+    ])
+    parts.append(('tail', tail, 'tail'))
+    parts.append(('body', _ellipse(0., 0., 0.5, body_h), 'body'))
+    # Belly stripes: thin bands below the wing, spread along the body.
+    n_str = attrs['stripes']
+    if n_str:
+        xs = np.linspace(-0.24, 0.24, n_str + 2)[1:-1] + jit(0.03)
+        half = 0.035
+        for x in xs:
+            yb = body_h * math.sqrt(max(0., 1 - (x / 0.5)**2)) * 0.97
+            band = np.array([[x - half, 0.0], [x + half, 0.0],
+                             [x + half, yb], [x - half, yb]])
+            parts.append(('stripe', band, 'stripe'))
+    # Wing on the upper back.
+    wing = _ellipse(-0.06, -0.05, wing_len, wing_h, wing_angle)
+    parts.append(('wing', wing, 'wing'))
+    if attrs['wingbar']:
+        bar = _ellipse(-0.06, -0.05, wing_len * 0.8, wing_h * 0.28,
+                       wing_angle)
+        parts.append(('wingbar', bar, 'wingbar'))
+    # Head, crest, beak, eye.
+    if attrs['crest']:
+        crest = np.array([[head_x - 0.10, head_y - head_r * 0.7],
+                          [head_x - 0.16, head_y - head_r - 0.13],
+                          [head_x + 0.02, head_y - head_r * 0.9]])
+        parts.append(('crest', crest, 'head'))
+    parts.append(('head', _ellipse(head_x, head_y, head_r, head_r * 0.95),
+                  'head'))
+    bx = head_x + head_r * 0.85
+    beak = np.array([[bx, head_y - 0.045], [bx + beak_len, head_y + 0.01],
+                     [bx, head_y + 0.045]])
+    parts.append(('beak', beak, 'beak'))
+    ex, ey = head_x + head_r * 0.35, head_y - head_r * 0.2
+    if attrs['eye']:
+        parts.append(('eyering', _ellipse(ex, ey, 0.055, 0.055, n=16),
+                      'eyering'))
+    parts.append(('eye', _ellipse(ex, ey, 0.03, 0.03, n=12), 'eye'))
+    return parts
+
+
+def _to_fixed(points: np.ndarray) -> np.ndarray:
+    """Float pixel coordinates -> int32 with 4 fractional bits (shift=4)."""
+    return np.round(points * 16).astype(np.int32).reshape(-1, 1, 2)
+
+
+def _background(rng: np.random.Generator, w: int, h: int, clutter: float,
+                palette: Sequence[np.ndarray]) -> np.ndarray:
+    """Smooth coloured texture plus distractor shapes (bird colours)."""
+    base = _hsv_color(rng, (0, 180), (0.15, 0.55), (0.35, 0.8))
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = base
+    # Two octaves of smooth noise (texture), amplitude grows with clutter.
+    for cells, amp in ((4, 70.), (12, 40.)):
+        g = rng.uniform(-1, 1, (cells, cells, 3)).astype(np.float32)
+        img += cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC) * (
+            amp * (0.3 + clutter))
+    # A "branch" the bird may sit near.
+    p0 = np.array([rng.uniform(0, w), rng.uniform(0, h)])
+    ang = rng.uniform(0, np.pi)
+    d = np.array([math.cos(ang), math.sin(ang)]) * (w + h)
+    brown = _hsv_color(rng, (5, 25), (0.3, 0.7), (0.2, 0.5))
+    thick = max(1, int(round(rng.uniform(0.02, 0.05) * min(w, h))))
+    cv2.line(img, tuple(_to_fixed(p0 - d)[0, 0]), tuple(_to_fixed(p0 + d)[0,
+                                                                          0]),
+             brown.tolist(), thick, cv2.LINE_AA, 4)
+    # Distractors: ellipses / bars / striped blobs in similar colours.
+    n_distract = int(round(clutter * 10))
+    side = min(w, h)
+    for _ in range(n_distract):
+        kind = int(rng.integers(0, 3))
+        col = palette[int(rng.integers(0, len(palette)))]
+        col = _blend(col, float(rng.uniform(-0.25, 0.25)))
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        ax = rng.uniform(0.04, 0.14) * side
+        ay = ax * rng.uniform(0.25, 0.8)
+        angle = rng.uniform(0, np.pi)
+        poly = _ellipse(cx, cy, ax, ay, angle, n=20)
+        cv2.fillPoly(img, [_to_fixed(poly)], col.tolist(), cv2.LINE_AA, 4)
+        if kind == 1:  # stripes on the blob, like the bird's belly
+            for k in range(int(rng.integers(1, 4))):
+                t = (k + 1) / 4 * 2 - 1
+                c, s = math.cos(angle), math.sin(angle)
+                q = np.array([cx + c * t * ax, cy + s * t * ax])
+                e = np.array([-s, c]) * ay
+                cv2.line(img, tuple(_to_fixed(q - e)[0, 0]),
+                         tuple(_to_fixed(q + e)[0, 0]),
+                         _blend(col, -0.6).tolist(),
+                         max(1, int(round(0.015 * side))), cv2.LINE_AA, 4)
+        elif kind == 2:  # a thin twig
+            e = np.array([math.cos(angle), math.sin(angle)]) * ax * 1.5
+            q = np.array([cx, cy])
+            cv2.line(img, tuple(_to_fixed(q - e)[0, 0]),
+                     tuple(_to_fixed(q + e)[0, 0]), brown.tolist(),
+                     max(1, int(round(0.012 * side))), cv2.LINE_AA, 4)
+    return img
+
+
+def render_bird_image(
+    label: int,
+    rng: np.random.Generator,
+    image_size: Union[int, Tuple[int, int]] = 128,
+    object_size_range: Tuple[float, float] = (0.3, 0.5),
+    max_rotation: float = 30.0,
+    clutter: float = 0.5,
+    jitter: float = 1.0,
+    draw_object: bool = True,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Render one image of class ``label``.
+
+    Args:
+        label: 0-based class index (see :func:`class_attributes`).
+        rng: the generator that decides everything random about the image.
+        image_size: side (int) or (width, height) in pixels.
+        object_size_range: range of the bird's length (beak to tail tip,
+            before rotation) as a fraction of the shorter image side.
+        max_rotation: maximal in-plane rotation in degrees.
+        clutter: 0 = plain textured background; 1 = strong texture and 10
+            distractor shapes in the bird's colours.
+        jitter: scale of the per-instance shape/colour jitter.
+        draw_object: if False the bird is not drawn (the random stream is
+            consumed identically, so the background is the same).
+
+    Returns:
+        (BGR uint8 image (H, W, 3), box float64 (4,) x1, y1, x2, y2 in
+        pixels; x2, y2 exclusive, i.e. the tight box of the bird's mask).
+    """
+    w, h = (image_size, image_size) if isinstance(image_size,
+                                                  int) else image_size
+    attrs = class_attributes(label)
+    # Colours (body colour is random: not class information).
+    body = _hsv_color(rng, (0, 180), (0.25, 0.85), (0.45, 0.9))
+    shade = _WING_SHADE[attrs['wing']] + rng.uniform(-0.08, 0.08) * jitter
+    colors = dict(
+        body=body,
+        tail=_blend(body, float(rng.uniform(-0.15, 0.05))),
+        head=_blend(body, float(rng.uniform(-0.15, 0.15))),
+        wing=_blend(body, float(shade)),
+        stripe=_blend(body, float(-0.6 + rng.uniform(-0.1, 0.1) * jitter)),
+        wingbar=_blend(body, float(0.7 + rng.uniform(-0.1, 0.1) * jitter)),
+        beak=_hsv_color(rng, (10, 30), (0.5, 0.9), (0.6, 0.95)),
+        eye=np.array([20., 20., 20.]),
+        eyering=np.array([235., 235., 235.]),
+    )
+    parts = _bird_parts(attrs, rng, jitter)
+    # Pose: flip, rotation, scale, position (the bird stays inside).
+    flip = rng.random() < 0.5
+    theta = math.radians(rng.uniform(-max_rotation, max_rotation))
+    all_pts = np.concatenate([p for _, p, _ in parts])
+    length = all_pts[:, 0].max() - all_pts[:, 0].min()
+    scale = rng.uniform(*object_size_range) * min(w, h) / length
+    c, s = math.cos(theta), math.sin(theta)
+    rot = np.array([[c, -s], [s, c]]) * scale
+    if flip:
+        rot = rot @ np.diag([-1., 1.])
+    moved = all_pts @ rot.T
+    lo, hi = moved.min(0), moved.max(0)
+    margin = 1.0
+    tx = rng.uniform(margin - lo[0], max(margin - lo[0], w - margin - hi[0]))
+    ty = rng.uniform(margin - lo[1], max(margin - lo[1], h - margin - hi[1]))
+    offset = np.array([tx, ty])
+
+    img = _background(rng, w, h, clutter,
+                      [colors['body'], colors['wing'], colors['head']])
+    mask = np.zeros((h, w), np.uint8)
+    if draw_object:
+        for name, pts, key in parts:
+            poly = _to_fixed(pts @ rot.T + offset)
+            cv2.fillPoly(img, [poly], colors[key].tolist(), cv2.LINE_AA, 4)
+            cv2.fillPoly(mask, [poly], 255, cv2.LINE_8, 4)
+    # Global illumination and sensor noise.
+    gain = 1 + rng.uniform(-0.15, 0.15) * jitter
+    noise = rng.normal(0, 3 + 5 * clutter, (h, w, 3)).astype(np.float32)
+    img = np.clip(img * gain + noise, 0, 255).astype(np.uint8)
+    if draw_object:
+        ys, xs = np.nonzero(mask)
+        box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1],
+                       dtype=np.float64)
+    else:
+        box = np.zeros(4)
+    return img, box
+
+
+# --------------------------------------------------------------------------
+# Data set writer
+# --------------------------------------------------------------------------
+def image_rng(seed: int, label: int, index: int) -> np.random.Generator:
+    """The generator of image ``index`` (0-based) of class ``label``."""
+    return np.random.default_rng([seed, 1, label, index])
+
+
+def _check_params(p: Dict) -> None:
+    def bad(name, why):
+        raise ValueError(f'make_synthetic_fgvc: {name}={p[name]!r} {why}')
+
+    if not isinstance(p['num_classes'], int) or not (
+            2 <= p['num_classes'] <= MAX_CLASSES):
+        bad('num_classes', f'must be an int in [2, {MAX_CLASSES}]')
+    if not isinstance(p['images_per_class'],
+                      int) or p['images_per_class'] < 2:
+        bad('images_per_class', 'must be an int >= 2')
+    if not isinstance(p['train_per_class'], int) or not (
+            1 <= p['train_per_class'] < p['images_per_class']):
+        bad('train_per_class', 'must be an int in [1, images_per_class)')
+    size = p['image_size']
+    sizes = (size, size) if isinstance(size, int) else tuple(size)
+    if len(sizes) != 2 or not all(isinstance(v, int) and v >= 16
+                                  for v in sizes):
+        bad('image_size', 'must be an int or (width, height), each >= 16')
+    lo, hi = p['object_size_range']
+    if not 0 < lo <= hi <= 0.9:
+        bad('object_size_range', 'must satisfy 0 < lo <= hi <= 0.9')
+    if not 0 <= p['max_rotation'] <= 180:
+        bad('max_rotation', 'must be in [0, 180] degrees')
+    if not 0 <= p['clutter'] <= 1:
+        bad('clutter', 'must be in [0, 1]')
+    if not 0 <= p['jitter'] <= 2:
+        bad('jitter', 'must be in [0, 2]')
+    if not isinstance(p['jpeg_quality'], int) or not (
+            1 <= p['jpeg_quality'] <= 100):
+        bad('jpeg_quality', 'must be an int in [1, 100]')
+    if not isinstance(p['seed'], int) or p['seed'] < 0:
+        bad('seed', 'must be a non-negative int')
+
+
+def _normalise(params: Dict) -> Dict:
+    p = dict(params)
+    p['object_size_range'] = [float(v) for v in p['object_size_range']]
+    if not isinstance(p['image_size'], int):
+        p['image_size'] = [int(v) for v in p['image_size']]
+    for k in ('max_rotation', 'clutter', 'jitter'):
+        p[k] = float(p[k])
+    return p
+
+
+def synthetic_fgvc_is_complete(out_dir: str, **params) -> bool:
+    """True if ``out_dir`` holds a finished data set made with ``params``.
+
+    Finished means: the meta file (written last) records the same
+    parameters and generator version, every annotation file exists and
+    every image listed in ``images.txt`` exists.
+    """
+    p = dict(DEFAULT_PARAMS)
+    p.update(params)
+    meta_path = osp.join(out_dir, META_FILE)
+    if not osp.isfile(meta_path):
+        return False
+    try:
+        with open(meta_path) as f:
+            meta = json.load(f)
+    except (OSError, ValueError):
+        return False
+    if meta.get('version') != GENERATOR_VERSION or meta.get(
+            'params') != _normalise(p):
+        return False
+    if not all(osp.isfile(osp.join(out_dir, f)) for f in ANNOTATION_FILES):
+        return False
+    with open(osp.join(out_dir, 'images.txt')) as f:
+        rels = [line.split()[1] for line in f if line.strip()]
+    return len(rels) == p['num_classes'] * p['images_per_class'] and all(
+        osp.isfile(osp.join(out_dir, 'images', r)) for r in rels)
+
+
+def make_synthetic_fgvc(out_dir: str,
+                        num_classes: int = DEFAULT_PARAMS['num_classes'],
+                        images_per_class: int = DEFAULT_PARAMS[
+                            'images_per_class'],
+                        train_per_class: int = DEFAULT_PARAMS[
+                            'train_per_class'],
+                        image_size: Union[int, Tuple[int, int]] =
+                        DEFAULT_PARAMS['image_size'],
+                        object_size_range: Tuple[float, float] =
+                        DEFAULT_PARAMS['object_size_range'],
+                        max_rotation: float = DEFAULT_PARAMS['max_rotation'],
+                        clutter: float = DEFAULT_PARAMS['clutter'],
+                        jitter: float = DEFAULT_PARAMS['jitter'],
+                        jpeg_quality: int = DEFAULT_PARAMS['jpeg_quality'],
+                        seed: int = DEFAULT_PARAMS['seed'],
+                        return_boxes: bool = False
+                        ) -> Union[str, Tuple[str, np.ndarray]]:
+    """Write a synthetic fine-grained data set in CUB-200-2011 layout.
+
+    Args:
+        out_dir: target folder (created if needed). Only the files of the
+            data set are (over)written; nothing else is deleted.
+        num_classes: number of classes (attribute combinations, see the
+            module docstring), in [2, 512].
+        images_per_class: images per class.
+        train_per_class: of these, how many are in the train split (the
+            rest is test); the choice is random per class, like CUB.
+        image_size: side in pixels (int) or (width, height).
+        object_size_range: bird length range as a fraction of the shorter
+            image side.
+        max_rotation: maximal in-plane rotation of the bird, degrees.
+        clutter: background clutter in [0, 1].
+        jitter: scale of intra-class shape/colour variation in [0, 2].
+        jpeg_quality: JPEG quality (fixed for byte-identical output).
+        seed: random seed; same seed and parameters -> same bytes.
+        return_boxes: also return the (N, 4) x1, y1, x2, y2 boxes in image
+            id order.
+
+    Returns:
+        ``out_dir`` (and the boxes when ``return_boxes``).
+    """
+    params = dict(num_classes=num_classes, images_per_class=images_per_class,
+                  train_per_class=train_per_class, image_size=image_size,
+                  object_size_range=tuple(object_size_range),
+                  max_rotation=max_rotation, clutter=clutter, jitter=jitter,
+                  jpeg_quality=jpeg_quality, seed=seed)
+    _check_params(params)
+    names = _class_names(num_classes)
+    # Remove an old meta file first so an interrupted run never looks done.
+    meta_path = osp.join(out_dir, META_FILE)
+    if osp.isfile(meta_path):
+        os.remove(meta_path)
+    img_lines, label_lines, split_lines, box_lines = [], [], [], []
+    boxes = []
+    encode = [int(cv2.IMWRITE_JPEG_QUALITY), jpeg_quality]
+    img_id = 0
+    for label, name in enumerate(names):
+        os.makedirs(osp.join(out_dir, 'images', name), exist_ok=True)
+        split_rng = np.random.default_rng([seed, 0, label])
+        is_train = np.zeros(images_per_class, bool)
+        is_train[split_rng.permutation(images_per_class)
+                 [:train_per_class]] = True
+        for k in range(images_per_class):
+            img_id += 1
+            img, box = render_bird_image(
+                label, image_rng(seed, label, k), image_size,
+                object_size_range, max_rotation, clutter, jitter)
+            rel = f'{name}/{name.split(".", 1)[1]}_{k + 1:04d}.jpg'
+            ok, buf = cv2.imencode('.jpg', img, encode)
+            assert ok, f'JPEG encoding failed for {rel}'
+            with open(osp.join(out_dir, 'images', rel), 'wb') as f:
+                f.write(buf.tobytes())
+            x1, y1, x2, y2 = box
+            img_lines.append(f'{img_id} {rel}')
+            label_lines.append(f'{img_id} {label + 1}')
+            split_lines.append(f'{img_id} {int(is_train[k])}')
+            box_lines.append(
+                f'{img_id} {x1:.1f} {y1:.1f} {x2 - x1:.1f} {y2 - y1:.1f}')
+            boxes.append(box)
+    files = {
+        'images.txt': img_lines,
+        'image_class_labels.txt': label_lines,
+        'train_test_split.txt': split_lines,
+        'classes.txt': [f'{i + 1} {n}' for i, n in enumerate(names)],
+        'bounding_boxes.txt': box_lines,
+    }
+    for fname, lines in files.items():
+        with open(osp.join(out_dir, fname), 'w', newline='\n') as f:
+            f.write('\n'.join(lines) + '\n')
+    meta = dict(
+        version=GENERATOR_VERSION,
+        params=_normalise(params),
+        classes={
+            n: class_attributes(i)
+            for i, n in enumerate(names)
+        })
+    with open(meta_path, 'w', newline='\n') as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+        f.write('\n')
+    if return_boxes:
+        return out_dir, np.asarray(boxes)
+    return out_dir

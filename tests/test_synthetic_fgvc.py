@@ -1,0 +1,195 @@
+"""The synthetic fine-grained generator: determinism, layout, boxes, CLI."""
+import filecmp
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from itertools import product
+
+import cv2
+import numpy as np
+import pytest
+
+from projects.fgvc_aam.datasets.synthetic_fgvc import (
+    ATTRIBUTES, DEFAULT_PARAMS, class_attributes, image_rng,
+    make_synthetic_fgvc, render_bird_image, synthetic_fgvc_is_complete)
+
+from data_helpers import read_lines, tree_snapshot
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SMALL = dict(num_classes=3, images_per_class=3, train_per_class=2,
+             image_size=48)
+
+
+def _files(root):
+    return sorted(tree_snapshot(root))
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path):
+    a = make_synthetic_fgvc(str(tmp_path / 'a'), seed=3, **SMALL)
+    b = make_synthetic_fgvc(str(tmp_path / 'b'), seed=3, **SMALL)
+    c = make_synthetic_fgvc(str(tmp_path / 'c'), seed=4, **SMALL)
+    assert _files(a) == _files(b) == _files(c)
+    for rel in _files(a):
+        assert filecmp.cmp(osp.join(a, rel), osp.join(b, rel),
+                           shallow=False), rel
+    jpgs = [r for r in _files(a) if r.endswith('.jpg')]
+    assert len(jpgs) == 9
+    differ = [not filecmp.cmp(osp.join(a, r), osp.join(c, r), shallow=False)
+              for r in jpgs]
+    assert all(differ)
+    assert read_lines(osp.join(a, 'bounding_boxes.txt')) != read_lines(
+        osp.join(c, 'bounding_boxes.txt'))
+
+
+def test_layout_is_cub(synthetic_root):
+    from conftest import TINY_SYNTHETIC as p
+    n_cls, n_img = p['num_classes'], p['images_per_class']
+    classes = [line.split() for line in read_lines(
+        osp.join(synthetic_root, 'classes.txt'))]
+    assert [int(i) for i, _ in classes] == list(range(1, n_cls + 1))
+    for i, name in classes:
+        assert name.startswith(f'{int(i):03d}.')
+    images = [line.split() for line in read_lines(
+        osp.join(synthetic_root, 'images.txt'))]
+    labels = [line.split() for line in read_lines(
+        osp.join(synthetic_root, 'image_class_labels.txt'))]
+    split = [line.split() for line in read_lines(
+        osp.join(synthetic_root, 'train_test_split.txt'))]
+    boxes = [line.split() for line in read_lines(
+        osp.join(synthetic_root, 'bounding_boxes.txt'))]
+    ids = [str(i) for i in range(1, n_cls * n_img + 1)]
+    for table in (images, labels, split, boxes):
+        assert [row[0] for row in table] == ids
+    names = dict(classes)
+    per_class_train = {}
+    for (_, rel), (_, lab), (_, tr), box in zip(images, labels, split, boxes):
+        # the class folder is the label's classes.txt entry
+        assert rel.split('/')[0] == names[lab]
+        img = cv2.imread(osp.join(synthetic_root, 'images', rel))
+        assert img.shape == (p['image_size'], p['image_size'], 3)
+        per_class_train[lab] = per_class_train.get(lab, 0) + int(tr)
+        x, y, w, h = (float(v) for v in box[1:])
+        assert 0 <= x and 0 <= y and w > 0 and h > 0
+        assert x + w <= p['image_size'] and y + h <= p['image_size']
+    assert per_class_train == {
+        str(c): p['train_per_class'] for c in range(1, n_cls + 1)}
+
+
+def test_boxes_are_where_the_bird_is_drawn(tmp_path):
+    """Oracle: render the same image without the bird (same random
+    stream): the pixels that change are the bird; their tight box must be
+    the one written to bounding_boxes.txt."""
+    kw = dict(image_size=(96, 80), object_size_range=(0.3, 0.5),
+              max_rotation=30., clutter=0.5, jitter=1.0)
+    root = make_synthetic_fgvc(str(tmp_path / 'd'), num_classes=4,
+                               images_per_class=3, train_per_class=2,
+                               seed=7, **kw)
+    boxes = [[float(v) for v in line.split()[1:]]
+             for line in read_lines(osp.join(root, 'bounding_boxes.txt'))]
+    n = 0
+    for label in range(4):
+        for k in range(3):
+            img, box = render_bird_image(label, image_rng(7, label, k), **kw)
+            bg, _ = render_bird_image(
+                label, image_rng(7, label, k), draw_object=False, **kw)
+            changed = np.abs(img.astype(int) - bg.astype(int)).max(-1) > 0
+            ys, xs = np.nonzero(changed)
+            drawn = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+            # anti-aliased edges may touch one more pixel than the mask
+            np.testing.assert_allclose(box, drawn, atol=1)
+            x, y, w, h = boxes[n]
+            np.testing.assert_allclose([x, y, x + w, y + h], box)
+            # everything outside the box is untouched background
+            outside = changed.copy()
+            outside[int(box[1]):int(box[3]), int(box[0]):int(box[2])] = False
+            assert outside.sum() <= 2 * (box[2] - box[0] + box[3] - box[1])
+            n += 1
+
+
+def test_object_size_follows_object_size_range(tmp_path):
+    """The bird's length before rotation is lo..hi of the side: with no
+    rotation and no flip the box width lies in that range (the beak tip /
+    tail tip can lose up to a pixel to rasterisation)."""
+    for lo, hi in ((0.2, 0.25), (0.5, 0.6)):
+        for k in range(6):
+            _, box = render_bird_image(1, image_rng(0, 1, k), 200,
+                                       (lo, hi), max_rotation=0.)
+            assert lo * 200 - 2 <= box[2] - box[0] <= hi * 200 + 2
+
+
+def test_classes_are_factorial_attribute_combinations():
+    combos = {tuple(class_attributes(c).values()) for c in range(16)}
+    assert len(combos) == 16
+    # 16 classes = stripes (4) x tail (2) x wing (2), the rest constant
+    expect = set(product(range(4), range(2), range(2), [0], [0], [0], [0]))
+    assert combos == expect
+    n_max = int(np.prod([len(levels) for _, levels in ATTRIBUTES]))
+    assert len({tuple(class_attributes(c).values())
+                for c in range(n_max)}) == n_max
+    with pytest.raises(ValueError, match='label'):
+        class_attributes(n_max)
+
+
+@pytest.mark.parametrize('name,value', [
+    ('num_classes', 1), ('num_classes', 10**6), ('images_per_class', 1),
+    ('train_per_class', 0), ('train_per_class', 50), ('image_size', 8),
+    ('object_size_range', (0.6, 0.3)), ('clutter', 1.5), ('jitter', -1.),
+    ('jpeg_quality', 0), ('seed', -1), ('max_rotation', 400.)
+])
+def test_bad_parameters_name_the_argument(tmp_path, name, value):
+    with pytest.raises(ValueError, match=name):
+        make_synthetic_fgvc(str(tmp_path / 'x'), **{name: value})
+    assert not osp.exists(tmp_path / 'x')
+
+
+def test_default_data_set_is_fast_and_complete(tmp_path):
+    t0 = time.time()
+    root = make_synthetic_fgvc(str(tmp_path / 'default'))
+    assert time.time() - t0 < 30
+    assert synthetic_fgvc_is_complete(root)
+    p = DEFAULT_PARAMS
+    assert len(read_lines(osp.join(root, 'images.txt'))) == \
+        p['num_classes'] * p['images_per_class']
+    # a different parameter set is not "complete"
+    assert not synthetic_fgvc_is_complete(root, seed=1)
+    # removing an image makes it incomplete
+    rel = read_lines(osp.join(root, 'images.txt'))[5].split()[1]
+    os.remove(osp.join(root, 'images', rel))
+    assert not synthetic_fgvc_is_complete(root)
+
+
+def _cli(*args):
+    return subprocess.run(
+        [sys.executable, 'tools/dataset_converters/make_synthetic_fgvc.py',
+         *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+
+def test_cli_skips_complete_data_and_never_deletes(tmp_path):
+    out = str(tmp_path / 'cli')
+    os.makedirs(osp.join(out, 'images'))
+    for keep in (osp.join(out, 'README.user'),
+                 osp.join(out, 'images', 'mine.jpg')):
+        with open(keep, 'w') as f:
+            f.write('user file')
+    args = ['--out', out, '--num-classes', '2', '--images-per-class', '3',
+            '--train-per-class', '2', '--image-size', '40', '32']
+    assert 'wrote 6 images' in _cli(*args)
+    first = tree_snapshot(out)
+    assert 'skipping' in _cli(*args)
+    assert tree_snapshot(out) == first  # nothing rewritten
+    assert 'wrote 6 images' in _cli(*args, '--force')
+    again = tree_snapshot(out)
+    assert set(again) == set(first)
+    for keep in ('README.user', 'images/mine.jpg'):
+        assert again[keep] == first[keep]
+    # same parameters through the library: same bytes as the CLI wrote
+    lib = make_synthetic_fgvc(str(tmp_path / 'lib'), num_classes=2,
+                              images_per_class=3, train_per_class=2,
+                              image_size=(40, 32))
+    rel = read_lines(osp.join(out, 'images.txt'))[0].split()[1]
+    img = cv2.imread(osp.join(out, 'images', rel))
+    assert img.shape == (32, 40, 3)
+    assert filecmp.cmp(osp.join(out, 'images', rel),
+                       osp.join(lib, 'images', rel), shallow=False)
