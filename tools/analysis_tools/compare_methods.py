@@ -60,6 +60,7 @@ import csv
 import glob
 import hashlib
 import json
+import logging
 import math
 import os
 import os.path as osp
@@ -113,9 +114,21 @@ DEFAULT_SYNTHETIC: Dict = dict(
     images_per_class=110,
     train_per_class=80,
     image_size=96,
+    object_size_range=(0.6, 0.9),
+    max_rotation=15.0,
+    clutter=0.0,
     seed=0,
 )
 DEFAULT_EPOCHS = 12
+# Eq. 51 read literally (cos(theta + m) for every theta) has a degenerate
+# minimum: features at the antipode of all (collapsed) class weights give the
+# target cos(pi + m) = -cos(m) > -1 = every other logit, i.e. a training
+# loss of log(1 + (C - 1) exp(-s (1 - cos m))) (0.32 for s = 30, m = 0.5,
+# C = 16) with chance accuracy. From-scratch runs fall into it (measured,
+# see docs/results.md), so the default comparison uses ArcFace's own
+# fallback past theta + m > pi (cos(theta) - m sin(m), as MMPretrain's
+# ArcFaceClsHead and insightface).
+DEFAULT_MARGIN_OVERFLOW = 'monotonic'
 DEFAULT_INPUT_SIZE = 96
 
 CROP_KEYS = {
@@ -169,6 +182,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--val-interval', type=int,
                    help='validate every N epochs (default: only after the '
                    'last one)')
+    p.add_argument('--margin-overflow',
+                   choices=['literal', 'monotonic', 'easy'],
+                   help='set `overflow` of every AngularMarginHead (default '
+                   f'comparison: {DEFAULT_MARGIN_OVERFLOW}; otherwise the '
+                   "configs')")
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='extra overrides applied to every config')
     p.add_argument('--jobs', type=int, default=1,
@@ -317,6 +335,9 @@ def effective_config(config: str, seed: int, args: argparse.Namespace,
         set_input_size(cfg, args.input_size)
     if num_classes:
         set_num_classes(cfg, num_classes)
+    if args.margin_overflow and (cfg.model.get('head') or {}).get(
+            'type') == 'AngularMarginHead':
+        cfg.model.head.overflow = args.margin_overflow
     for name in LOADERS:
         loader = cfg.get(name)
         if not loader:
@@ -367,6 +388,7 @@ def complexity(cfg: Config) -> Dict[str, float]:
     """Parameters and FLOPs of the full tensor-mode forward (batch 1)."""
     import torch
     from mmengine.analysis import get_model_complexity_info
+    from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
 
@@ -379,6 +401,9 @@ def complexity(cfg: Config) -> Dict[str, float]:
     params = sum(p.numel() for p in model.parameters())
     shape = input_shape_of(cfg)
     flops = float('nan')
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # "unsupported operator" warnings
     try:
         with torch.no_grad():
             info = get_model_complexity_info(
@@ -387,6 +412,8 @@ def complexity(cfg: Config) -> Dict[str, float]:
         flops = float(info['flops'])
     except Exception as e:  # report the failure, keep the run
         print(f'  (FLOPs not counted: {type(e).__name__}: {e})')
+    finally:
+        logger.setLevel(level)
     return dict(params=params, flops=flops, input_shape=list(shape))
 
 
@@ -513,7 +540,8 @@ def execute(run: dict, progress: Progress, threads: int) -> dict:
     result = dict(config=run['config'], name=run['name'], seed=run['seed'],
                   signature=run['signature'], returncode=proc.returncode,
                   wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime,
-                  peak_rss_mib=usage.ru_maxrss / 1024, threads=threads)
+                  peak_rss_mib=usage.ru_maxrss / 1024, threads=threads,
+                  resumed=resume)  # then time / memory: the last part only
     if proc.returncode == 0:
         result.update(summarise_log(read_scalars(run_dir),
                                     run['images_per_iter']))
@@ -574,24 +602,27 @@ def plan(args: argparse.Namespace) -> List[dict]:
             args.epochs = DEFAULT_EPOCHS
         if args.input_size is None:
             args.input_size = DEFAULT_INPUT_SIZE
+        if args.margin_overflow is None:
+            args.margin_overflow = DEFAULT_MARGIN_OVERFLOW
     work_dir = osp.abspath(args.work_dir)
     data_root, num_classes = prepare_data(args, configs, work_dir)
     names = args.names or [method_name(c) for c in configs]
     if len(set(names)) != len(names):
         raise ValueError(f'compare_methods: duplicate method names {names}')
     runs = []
-    for config, name in zip(configs, names):
-        slug = re.sub(r'[^A-Za-z0-9._-]+', '-', osp.splitext(
-            osp.basename(config))[0])
-        cplx = None
-        for seed in args.seeds:
+    cplx: Dict[str, dict] = {}
+    # Seed-major order: a partial job covers every method with the first
+    # seeds before it starts the next seed.
+    for seed in args.seeds:
+        for config, name in zip(configs, names):
+            slug = re.sub(r'[^A-Za-z0-9._-]+', '-', osp.splitext(
+                osp.basename(config))[0])
             cfg = effective_config(config, seed, args, data_root,
                                    num_classes)
             run_dir = osp.join(work_dir, 'runs', slug, f'seed_{seed}')
             os.makedirs(run_dir, exist_ok=True)
             cfg_path = osp.join(run_dir, f'{slug}.py')
-            text = cfg.pretty_text
-            sig = signature(text)
+            sig = signature(cfg.pretty_text)
             old = osp.join(run_dir, 'result.json')
             if osp.isfile(old) and not args.retrain:
                 with open(old) as f:
@@ -602,7 +633,10 @@ def plan(args: argparse.Namespace) -> List[dict]:
                         'a different effective config; pass --retrain or '
                         'another --work-dir')
             sig_path = osp.join(run_dir, 'signature')
-            stale = osp.isfile(sig_path) and open(sig_path).read() != sig
+            stale = False
+            if osp.isfile(sig_path):
+                with open(sig_path) as f:
+                    stale = f.read() != sig
             if args.retrain or (stale and not osp.isfile(old)):
                 # a different (or forced) run: start this folder afresh
                 for f in glob.glob(osp.join(run_dir, '*')):
@@ -610,20 +644,20 @@ def plan(args: argparse.Namespace) -> List[dict]:
             cfg.dump(cfg_path)
             with open(sig_path, 'w') as f:
                 f.write(sig)
-            if cplx is None:
+            if config not in cplx:
                 cplx_path = osp.join(work_dir, 'runs', slug,
                                      'complexity.json')
                 if osp.isfile(cplx_path) and not args.retrain:
                     with open(cplx_path) as f:
-                        cplx = json.load(f)
+                        cplx[config] = json.load(f)
                 else:
-                    cplx = complexity(cfg)
+                    cplx[config] = complexity(cfg)
                     with open(cplx_path, 'w') as f:
-                        json.dump(cplx, f)
+                        json.dump(cplx[config], f)
             world = max(args.gpus, 1)
             runs.append(dict(
                 config=config, name=name, seed=seed, run_dir=run_dir,
-                cfg_path=cfg_path, signature=sig, complexity=cplx,
+                cfg_path=cfg_path, signature=sig, complexity=cplx[config],
                 epochs=cfg.train_cfg.max_epochs, gpus=args.gpus,
                 jobs=args.jobs, key=f'{config}#{seed}',
                 label=f'{name} [seed {seed}]',
