@@ -33,7 +33,7 @@ def test_all_expected_configs_exist():
     names = {osp.basename(c) for c in CONFIGS}
     for schedule in ('aam-step', 'aam-linear', 'aam-exp', 'arcface-m0.5'):
         assert f'{schedule}_resnet50_2xb8-100e_cub.py' in names
-        assert f'{schedule}_resnet18-w32_1xb16-10e_synthetic-fgvc.py' in names
+        assert f'{schedule}_resnet18-w16_1xb16-30e_synthetic-fgvc.py' in names
     for data in ('cub', 'stanford-cars', 'fgvc-aircraft'):
         assert f'aam-step_resnet50_2xb8-100e_{data}.py' in names
         for backbone in ('resnet18', 'vgg16bn'):  # Table 8, AAM row
@@ -104,7 +104,7 @@ def test_plot_tool_reproduces_thesis_recipe(tmp_path):
     out = tmp_path / 'step.png'
     tool.main([
         osp.join(ROOT, 'configs', 'aam',
-                 'aam-step_resnet18-w32_1xb16-10e_synthetic-fgvc.py'),
+                 'aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py'),
         '--out', str(out), '--iters-per-epoch', '2'
     ])
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'

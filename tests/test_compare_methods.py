@@ -1,6 +1,7 @@
 """tools/analysis_tools/compare_methods.py: budget overrides, log parsing,
 aggregation, and one end-to-end run (slow)."""
 import csv
+import glob
 import importlib.util
 import json
 import math
@@ -19,10 +20,10 @@ _spec = importlib.util.spec_from_file_location(
 cm = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(cm)
 
-SYN = 'configs/aam/aam-step_resnet18-w32_1xb16-10e_synthetic-fgvc.py'
+SYN = 'configs/aam/aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py'
 TWO = ('configs/two_branch/'
-       'two-branch-aam-step_resnet18-w32_1xb16-10e_synthetic-fgvc.py')
-BASE = 'configs/baseline/finetune_resnet18-w32_1xb16-10e_synthetic-fgvc.py'
+       'two-branch-aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py')
+BASE = 'configs/baseline/finetune_resnet18-w16_1xb16-30e_synthetic-fgvc.py'
 
 
 def args(*argv):
@@ -134,7 +135,8 @@ def test_aggregate_mean_std_and_welch_p():
 
 
 def test_literal_eq51_has_the_degenerate_minimum_the_default_avoids():
-    """Why the default comparison sets ``overflow='monotonic'``: with every
+    """Why the synthetic (from-scratch) AAM / ArcFace siblings set
+    ``overflow='monotonic'``: with every
     class weight equal and every feature at their antipode, literal
     ``cos(theta + m)`` gives the target ``-cos(m)`` > ``-1`` (the others),
     i.e. a loss of ``log(1 + (C - 1) exp(-s (1 - cos m)))`` at chance
@@ -161,6 +163,11 @@ def test_literal_eq51_has_the_degenerate_minimum_the_default_avoids():
     assert losses['literal'] == pytest.approx(expected, rel=1e-2)
     assert expected < 0.33  # below a well-trained softmax's typical loss
     assert losses['monotonic'] > s * m * math.sin(m)
+    for path in glob.glob(osp.join(ROOT, 'configs', '*',
+                                   '*_synthetic-fgvc.py')):
+        head = Config.fromfile(path).model.head
+        if head.type == 'AngularMarginHead':
+            assert head.overflow == 'monotonic', path
 
 
 @pytest.mark.slow

@@ -115,7 +115,7 @@ def test_every_expected_config_exists():
         assert any(c.startswith(f'configs/{d}/') for c in SYNTHETIC)
     for loss in ('center-loss', 'sphereface', 'focal-loss', 'coco-loss',
                  'lgm-loss', 'cosface', 'mc-loss'):
-        assert (f'configs/table8/{loss}_resnet18-w32_1xb16-10e_'
+        assert (f'configs/table8/{loss}_resnet18-w16_1xb16-30e_'
                 'synthetic-fgvc.py' in SYNTHETIC)
 
 

@@ -27,15 +27,19 @@ ALLOW_LIST = {
     'configs/two_branch/two-branch-aam-step_resnet50_2xb8-100e_fgvc-aircraft.py',
     'configs/aam_resnet50_stanford-cars.py':
     'configs/two_branch/two-branch-aam-step_resnet50_2xb8-100e_stanford-cars.py',
+    # The main job of `make quickstart`: inherits the synthetic sibling of
+    # the thesis model unchanged.
+    'configs/quickstart.py':
+    'configs/two_branch/two-branch-aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py',
     # The data helper's quickstart baseline: the same model and recipe as
-    # configs/baseline/finetune_resnet18-w32_1xb16-10e_synthetic-fgvc.py.
-    'configs/baseline/softmax_resnet18-w32_1xb16-10e_synthetic-fgvc.py':
-    'configs/baseline/finetune_resnet18-w32_1xb16-10e_synthetic-fgvc.py',
+    # configs/baseline/finetune_resnet18-w16_1xb16-30e_synthetic-fgvc.py.
+    'configs/baseline/softmax_resnet18-w16_1xb16-30e_synthetic-fgvc.py':
+    'configs/baseline/finetune_resnet18-w16_1xb16-30e_synthetic-fgvc.py',
     # The Table 8 folder's MC-loss sibling: the same model and recipe as
-    # configs/mc_loss/mc-loss_resnet18-w32_1xb16-10e_synthetic-fgvc.py (and
+    # configs/mc_loss/mc-loss_resnet18-w16_1xb16-30e_synthetic-fgvc.py (and
     # model names must be unique in a model index).
-    'configs/table8/mc-loss_resnet18-w32_1xb16-10e_synthetic-fgvc.py':
-    'configs/mc_loss/mc-loss_resnet18-w32_1xb16-10e_synthetic-fgvc.py',
+    'configs/table8/mc-loss_resnet18-w16_1xb16-30e_synthetic-fgvc.py':
+    'configs/mc_loss/mc-loss_resnet18-w16_1xb16-30e_synthetic-fgvc.py',
 }
 # Classes of each data set (thesis Table 6; the synthetic default is 16).
 NUM_CLASSES = {

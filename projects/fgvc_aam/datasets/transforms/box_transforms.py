@@ -11,7 +11,7 @@ to the output image; a box that leaves the crop entirely becomes empty
 exactly one box.
 """
 import math
-from typing import Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 from mmpretrain.datasets.transforms import (RandomCrop, RandomResizedCrop,

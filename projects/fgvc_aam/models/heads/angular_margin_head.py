@@ -54,8 +54,12 @@ class AngularMarginHead(ArcFaceClsHead):
 
     - ``'literal'`` (default): eq. 51 as written, ``cos(theta_y + m)``
       everywhere. Past ``pi`` it rises again with ``theta``, so the loss
-      there pushes such (rare) samples further away; with ``m <= 0.5``
-      this needs ``theta_y > 151`` degrees.
+      there pushes such samples further away (with ``m <= 0.5`` this needs
+      ``theta_y > 151`` degrees). Trained from scratch this has a
+      degenerate minimum: collapsed class weights with every feature at
+      their antipode, where the target logit ``-s cos(m)`` beats all
+      others (``-s``); our synthetic from-scratch configs fall into it and
+      use ``'monotonic'``.
     - ``'monotonic'``: ArcFace's (and ``ArcFaceClsHead``'s default)
       fallback ``cos(theta_y) - m * sin(m)`` when ``theta_y + m >= pi``,
       which keeps the target logit decreasing in ``theta``.

@@ -1,9 +1,9 @@
-# CPU sibling on the embedded synthetic set: ResNet-18 at width 32
-# (stem/base channels 32, 256-channel last map), from scratch, 128 px.
+# CPU sibling on the embedded synthetic set: ResNet-18 at width 16
+# (stem/base channels 16, 128-channel last map), from scratch, 128 px.
 _base_ = [
     '../_base_/models/bcnn_vgg16.py',
     '../_base_/datasets/synthetic_fgvc_bs16_128.py',
-    '../_base_/schedules/synthetic_cpu_bs16_10e.py',
+    '../_base_/schedules/synthetic_cpu_bs16_30e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -13,8 +13,8 @@ model = dict(
         _delete_=True,
         type='ResNet',
         depth=18,
-        stem_channels=32,
-        base_channels=32,
+        stem_channels=16,
+        base_channels=16,
         out_indices=(3, )),
-    head=dict(num_classes=num_classes, in_channels=256 * 256, topk=(1, 5)))
+    head=dict(num_classes=num_classes, in_channels=128 * 128, topk=(1, 5)))
 data_preprocessor = dict(num_classes=num_classes)

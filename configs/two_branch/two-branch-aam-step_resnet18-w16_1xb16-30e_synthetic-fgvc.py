@@ -1,8 +1,8 @@
 # CPU-sized sibling of the thesis model on the synthetic data set (128 px):
-# two-branch classifier + AAM step margin (milestones scaled to 10 epochs),
-# ResNet-18 with 32 base channels from scratch. The last stage keeps stride
+# two-branch classifier + AAM step margin (milestones scaled to 30 epochs),
+# ResNet-18 with 16 base channels from scratch. The last stage keeps stride
 # 16 (strides 1, 2, 2, 1) so the localizer sees an 8x8 map instead of 4x4.
-_base_ = ['../aam/aam-step_resnet18-w32_1xb16-10e_synthetic-fgvc.py']
+_base_ = ['../aam/aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py']
 
 model = dict(
     type='TwoBranchClassifier',
