@@ -1,28 +1,9 @@
 # Synthetic, CPU-sized sibling of arcface-m0.5_resnet50_2xb8-100e_cub.py:
-# ArcFace, constant margin m = 0.5 on the synthetic data set; ResNet-18 with
-# 16 base channels trained from scratch for 30 epochs (the quickstart
-# schedule), with the same schedule as the AAM siblings.
-_base_ = [
-    '../_base_/models/resnet50_aam.py',
-    '../_base_/datasets/synthetic_fgvc_bs16_128.py',
-    '../_base_/schedules/synthetic_cpu_bs16_30e.py',
-    '../_base_/default_runtime.py',
-]
+# ArcFace, constant margin m = 0.5 (eq. 46); the model, data and schedule of
+# the AAM step sibling (16-channel ResNet-18 from scratch, 30 epochs).
+_base_ = ['./aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py']
 
-# From scratch, eq. 51 read literally (`overflow='literal'`, the thesis
-# configs' setting) has a degenerate minimum: all class weights collapse and
-# every feature sits at their antipode, where cos(pi + m) = -cos(m) beats
-# every other logit (-1). Measured on this set: the two-branch quickstart
-# reached 27% top-1 by epoch 16, fell to 0.75% in epochs 17-18 (m = 0.25)
-# and stayed there, with a loss of 0.38 per branch once m = 0.5 (the
-# degenerate value log(1 + 15 exp(-30 (1 - cos 0.5))) = 0.32). ArcFace's own
-# fallback past theta + m > pi (`'monotonic'`, MMPretrain's ArcFaceClsHead)
-# has no such minimum.
-model = dict(
-    backbone=dict(
-        depth=18, stem_channels=16, base_channels=16, init_cfg=None),
-    head=dict(num_classes=16, in_channels=128, margins=0.5,
-              overflow='monotonic'))
+model = dict(head=dict(margins=0.5))
 
 custom_hooks = [
     dict(type='MarginScheduleHook', schedule='constant', margin=0.5),
