@@ -1,4 +1,4 @@
-# Quickstart baseline: ResNet-18 (16 base channels) trained from scratch
+# Softmax baseline: ResNet-18 (16 base channels) trained from scratch
 # with softmax cross-entropy on the embedded synthetic data, on CPU.
 _base_ = [
     '../_base_/datasets/synthetic_fgvc_bs16_128.py',
