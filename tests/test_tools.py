@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from tools_helpers import (TINY_CONFIG, data_options, free_port, python_tool,
-                           run)
+from tools_helpers import (ROOT, TINY_CONFIG, data_options, free_port,
+                           python_tool, run)
 
 pytestmark = pytest.mark.slow
 
@@ -110,3 +110,35 @@ def test_dist_train_two_cpu_processes(synthetic_root, tmp_path):
     # 16 training images, 4 per process and step: 2 steps an epoch, not 4
     assert re.search(r'Epoch\(train\) \[1\]\[2/2\]', log)
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
+
+
+@pytest.mark.slow
+def test_quickstart_tool_generates_trains_tests_and_reruns(tmp_path):
+    """The README's first job end to end (on a tiny config and data set):
+    data generated, trained, tested, and the summary's top-1 equal to the
+    metrics file that tools/test.py wrote; a rerun resumes the finished
+    run instead of training again."""
+    work = str(tmp_path / 'work')
+    data = str(tmp_path / 'data')
+    cmd = ['tools/quickstart.py', '--config',
+           'tests/configs/tiny_dist_two_branch.py',
+           '--work-dir', work, '--data-root', data, '--synthetic-args',
+           '--num-classes 4 --images-per-class 6 --train-per-class 4 '
+           '--image-size 64', '--cfg-options', 'train_cfg.max_epochs=1']
+    first = python_tool(*cmd)
+    with open(osp.join(data, 'images.txt')) as f:
+        assert len(f.readlines()) == 4 * 6
+    with open(osp.join(work, 'test_metrics.json')) as f:
+        metrics = json.load(f)
+    summary = first.stdout[first.stdout.index('quickstart summary'):]
+    top1 = re.search(r'top-1 accuracy \(%\)\s+([0-9.]+)', summary)
+    assert float(top1.group(1)) == pytest.approx(
+        metrics['accuracy/top1'], abs=0.005)
+    assert 'localization/CorLoc' in metrics  # two-branch: boxes scored
+    ckpt = re.search(r'checkpoint\s+(\S+)', summary).group(1)
+    assert osp.isfile(ckpt if osp.isabs(ckpt) else osp.join(ROOT, ckpt))
+    assert osp.isfile(osp.join(work, 'tiny_dist_two_branch.py'))
+    again = python_tool(*cmd)
+    assert '--resume' in again.stdout
+    with open(osp.join(work, 'test_metrics.json')) as f:
+        assert json.load(f) == metrics

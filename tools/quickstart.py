@@ -6,11 +6,17 @@
 4. prints top-1 accuracy and where the checkpoint, logs and config went.
 
     python tools/quickstart.py [--config C] [--work-dir W] [--data-root D]
+        [--synthetic-args "ARGS"] [--cfg-options KEY=VALUE ...]
+
+``--synthetic-args`` is one string of arguments for
+``make_synthetic_fgvc.py`` (e.g. ``--synthetic-args="--num-classes 4"``);
+``--cfg-options`` go to both ``tools/train.py`` and ``tools/test.py``.
 """
 import argparse
 import json
 import os
 import os.path as osp
+import shlex
 import subprocess
 import sys
 import time
@@ -28,15 +34,20 @@ def main() -> None:
     parser.add_argument('--config', default='configs/quickstart.py')
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
     parser.add_argument('--data-root', default='data/synthetic_fgvc')
+    parser.add_argument('--synthetic-args', default='',
+                        help='extra arguments of make_synthetic_fgvc.py, '
+                        'as one string')
+    parser.add_argument('--cfg-options', nargs='*', default=[],
+                        help='extra KEY=VALUE overrides of the config')
     args = parser.parse_args()
 
     start = time.time()
     run([sys.executable, 'tools/dataset_converters/make_synthetic_fgvc.py',
-         '--out', args.data_root])
+         '--out', args.data_root, *shlex.split(args.synthetic_args)])
     data_opt = [
         f'{split}_dataloader.dataset.data_root={args.data_root}'
         for split in ('train', 'val', 'test')
-    ]
+    ] + args.cfg_options
     # A rerun continues (or just re-tests) the run already in the work dir.
     resume = ['--resume'] if osp.isfile(
         osp.join(ROOT, args.work_dir, 'last_checkpoint')) else []
