@@ -1,14 +1,17 @@
 """The config fixes tools/train.py and tools/test.py apply."""
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
-from projects.fgvc_aam.engine import prepare_runtime, setup_cpu_distributed
+from projects.fgvc_aam.engine import (prepare_runtime, setup_cpu_distributed,
+                                      teardown_distributed)
 from projects.fgvc_aam.engine.runtime_setup import load_mmpretrain_tool
-from tools_helpers import free_port
+from tools_helpers import ROOT, free_port
 
 
 def test_persistent_workers_off_only_without_workers():
@@ -56,6 +59,9 @@ def test_cpu_launcher_initialises_gloo_and_drops_device_ids(monkeypatch):
         assert setup_cpu_distributed(cfg) is True
         assert dist.is_initialized()
         assert dist.get_backend() == 'gloo'
+        assert teardown_distributed() is True
+        assert not dist.is_initialized()
+        assert teardown_distributed() is False  # nothing left to destroy
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
@@ -75,3 +81,25 @@ def test_fresh_run_refuses_to_overwrite_checkpoints(tmp_path):
     prepare_runtime(cfg)
     prepare_runtime(Config(dict(work_dir=str(tmp_path), launcher='none')),
                     training=False)  # testing writes no checkpoint
+
+
+def test_exit_skipping_finalizers_flushes_logs_and_streams(tmp_path):
+    """What is logged or printed before the early exit reaches its file and
+    pipe, the exit code is the one asked for, and nothing after it runs."""
+    log = tmp_path / 'run.log'
+    script = f'''
+import logging, sys
+sys.path.insert(0, {ROOT!r})
+from projects.fgvc_aam.engine.distributed import exit_skipping_finalizers
+logger = logging.getLogger('t')
+logger.addHandler(logging.FileHandler({str(log)!r}))
+logger.warning('logged before exit')
+print('printed before exit', end='')  # no newline: only a flush writes it
+exit_skipping_finalizers(3)
+print('never')
+'''
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 3
+    assert proc.stdout == 'printed before exit'
+    assert log.read_text() == 'logged before exit\n'

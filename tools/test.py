@@ -14,8 +14,9 @@ from mmengine.evaluator import DumpResults  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from projects.fgvc_aam.engine import (load_mmpretrain_tool,  # noqa: E402
-                                      prepare_runtime)
+from projects.fgvc_aam.engine import (  # noqa: E402
+    exit_skipping_finalizers, load_mmpretrain_tool, prepare_runtime,
+    teardown_distributed)
 
 
 def main() -> None:
@@ -34,6 +35,9 @@ def main() -> None:
     metrics = runner.test()
     if args.out and args.out_item == 'metrics':
         mmengine.dump(metrics, args.out)
+    if teardown_distributed():  # a data-parallel run has finished
+        runner.visualizer.close()  # e.g. TensorBoard's pending events
+        exit_skipping_finalizers(0)
 
 
 if __name__ == '__main__':

@@ -1,9 +1,11 @@
 from . import hooks, optimizers, schedulers  # noqa: F401
 from .checkpoint_compat import allow_mmengine_checkpoints
-from .distributed import setup_cpu_distributed
+from .distributed import (exit_skipping_finalizers, setup_cpu_distributed,
+                          teardown_distributed)
 from .runtime_setup import load_mmpretrain_tool, prepare_runtime
 
 __all__ = [
     'allow_mmengine_checkpoints', 'setup_cpu_distributed',
+    'teardown_distributed', 'exit_skipping_finalizers',
     'load_mmpretrain_tool', 'prepare_runtime'
 ]
