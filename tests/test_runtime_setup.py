@@ -103,3 +103,21 @@ print('never')
     assert proc.returncode == 3
     assert proc.stdout == 'printed before exit'
     assert log.read_text() == 'logged before exit\n'
+
+
+def test_finish_data_parallel_run_leaves_single_process_runs_alone():
+    """Without a process group the tools go on (no exit, visualizer open)."""
+    from projects.fgvc_aam.engine import finish_data_parallel_run
+
+    class Visualizer:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    class Runner:
+        visualizer = Visualizer()
+
+    assert not dist.is_initialized()
+    finish_data_parallel_run(Runner)
+    assert Runner.visualizer.closed is False

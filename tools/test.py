@@ -15,8 +15,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from projects.fgvc_aam.engine import (  # noqa: E402
-    exit_skipping_finalizers, load_mmpretrain_tool, prepare_runtime,
-    teardown_distributed)
+    finish_data_parallel_run, load_mmpretrain_tool, prepare_runtime)
 
 
 def main() -> None:
@@ -35,9 +34,7 @@ def main() -> None:
     metrics = runner.test()
     if args.out and args.out_item == 'metrics':
         mmengine.dump(metrics, args.out)
-    if teardown_distributed():  # a data-parallel run has finished
-        runner.visualizer.close()  # e.g. TensorBoard's pending events
-        exit_skipping_finalizers(0)
+    finish_data_parallel_run(runner)
 
 
 if __name__ == '__main__':

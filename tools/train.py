@@ -15,8 +15,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from projects.fgvc_aam.engine import (  # noqa: E402
-    exit_skipping_finalizers, load_mmpretrain_tool, prepare_runtime,
-    teardown_distributed)
+    finish_data_parallel_run, load_mmpretrain_tool, prepare_runtime)
 
 
 def main() -> None:
@@ -27,9 +26,7 @@ def main() -> None:
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.train()
-    if teardown_distributed():  # a data-parallel run has finished
-        runner.visualizer.close()  # e.g. TensorBoard's pending events
-        exit_skipping_finalizers(0)
+    finish_data_parallel_run(runner)
 
 
 if __name__ == '__main__':

@@ -108,19 +108,15 @@ DEFAULT_NAMES: Dict[str, str] = {
     'mc-loss': 'MC-loss',
     'bcnn': 'B-CNN',
 }
-# Generator parameters of the default comparison's data, on top of the
-# generator's DEFAULT_PARAMS: none, i.e. the project's default data (the
-# data the quickstart trains on), see the docstring.
-DEFAULT_SYNTHETIC: Dict = dict()
+# The default comparison's data is the generator's DEFAULT_PARAMS (the
+# project's default data, the quickstart's), see the docstring.
 # The budget of the default comparison: 20 of the configs' 30 epochs (the
 # epoch milestones rescaled) at a 96 px network input instead of 128, so
-# that 9 methods x 3 seeds fit about 30 minutes of 2 CPU cores.
+# that 9 methods x 3 seeds fit about 30 minutes of 2 CPU cores. The AAM
+# siblings set their head's `overflow` themselves ('monotonic': eq. 51 read
+# literally has a degenerate minimum from scratch, see
+# configs/aam/aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py).
 DEFAULT_EPOCHS = 20
-# The synthetic siblings set the AngularMarginHead's `overflow` themselves
-# ('monotonic': eq. 51 read literally has a degenerate minimum from
-# scratch, see configs/aam/aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py);
-# the default comparison does not override it.
-DEFAULT_MARGIN_OVERFLOW = None
 DEFAULT_INPUT_SIZE = 96
 
 CROP_KEYS = {
@@ -170,15 +166,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--synthetic-params', nargs='+', action=DictAction,
                    default={},
                    help='generator parameters (KEY=VALUE) overriding '
-                   'DEFAULT_SYNTHETIC for the generated copy')
+                   'its DEFAULT_PARAMS for the generated copy')
     p.add_argument('--val-interval', type=int,
                    help='validate every N epochs (default: only after the '
                    'last one)')
     p.add_argument('--margin-overflow',
                    choices=['literal', 'monotonic', 'easy'],
-                   help='set `overflow` of every AngularMarginHead (default '
-                   f'comparison: {DEFAULT_MARGIN_OVERFLOW}; otherwise the '
-                   "configs')")
+                   help='set `overflow` of every AngularMarginHead '
+                   "(default: the configs')")
     p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                    help='extra overrides applied to every config')
     p.add_argument('--jobs', type=int, default=1,
@@ -571,8 +566,7 @@ def prepare_data(args: argparse.Namespace, configs: List[str],
     from projects.fgvc_aam.datasets.synthetic_fgvc import (
         make_synthetic_fgvc, synthetic_fgvc_is_complete)
     from projects.fgvc_aam.datasets.synthetic_fgvc import DEFAULT_PARAMS
-    params = dict(DEFAULT_PARAMS, **DEFAULT_SYNTHETIC)
-    params.update(args.synthetic_params)
+    params = dict(DEFAULT_PARAMS, **args.synthetic_params)
     for key, value in params.items():  # DictAction keeps CLI strings
         if isinstance(value, str):
             try:
@@ -596,8 +590,6 @@ def plan(args: argparse.Namespace) -> List[dict]:
             args.epochs = DEFAULT_EPOCHS
         if args.input_size is None:
             args.input_size = DEFAULT_INPUT_SIZE
-        if args.margin_overflow is None:
-            args.margin_overflow = DEFAULT_MARGIN_OVERFLOW
     work_dir = osp.abspath(args.work_dir)
     data_root, num_classes = prepare_data(args, configs, work_dir)
     names = args.names or [method_name(c) for c in configs]

@@ -1,11 +1,12 @@
 from . import hooks, optimizers, schedulers  # noqa: F401
 from .checkpoint_compat import allow_mmengine_checkpoints
-from .distributed import (exit_skipping_finalizers, setup_cpu_distributed,
-                          teardown_distributed)
+from .distributed import (exit_skipping_finalizers, finish_data_parallel_run,
+                          setup_cpu_distributed, teardown_distributed)
 from .runtime_setup import load_mmpretrain_tool, prepare_runtime
 
 __all__ = [
     'allow_mmengine_checkpoints', 'setup_cpu_distributed',
     'teardown_distributed', 'exit_skipping_finalizers',
+    'finish_data_parallel_run',
     'load_mmpretrain_tool', 'prepare_runtime'
 ]

@@ -73,3 +73,15 @@ def exit_skipping_finalizers(code: int = 0) -> None:
         except (OSError, ValueError):
             pass
     os._exit(code)
+
+
+def finish_data_parallel_run(runner) -> None:
+    """End a tool's process after a data-parallel run; no-op otherwise.
+
+    Destroys the process group (:func:`teardown_distributed`), closes the
+    runner's visualizer (e.g. TensorBoard's pending events), then exits with
+    :func:`exit_skipping_finalizers`.
+    """
+    if teardown_distributed():
+        runner.visualizer.close()
+        exit_skipping_finalizers(0)
