@@ -19,7 +19,12 @@ eye        plain eye or eye with a pale ring
 =========  ======================================================
 
 so 16 classes vary stripes x tail x wing, 32 also the crest, and so on
-(at most 256 classes). Everything else (body colour, proportions,
+(at most 256 classes). ``first_class`` shifts the set along that order:
+the pretraining set (:data:`PRETRAIN_PARAMS`) takes the 48 attribute
+combinations 16-63, i.e. every bird has a crest or a long beak (or both),
+while the default set's 16 classes (0-15) have neither: the same domain and
+the same rendering, no class and no image in common (see
+:data:`PRETRAIN_PARAMS`). Everything else (body colour, proportions,
 pose, background) is drawn per instance, which gives intra-class
 variation larger than the inter-class differences, as in real FGVC.
 
@@ -43,7 +48,7 @@ import numpy as np
 __all__ = [
     'make_synthetic_fgvc', 'render_bird_image', 'class_attributes',
     'synthetic_fgvc_is_complete', 'image_rng', 'DEFAULT_PARAMS',
-    'ATTRIBUTES'
+    'PRETRAIN_PARAMS', 'ATTRIBUTES'
 ]
 
 GENERATOR_VERSION = 2  # 2: stronger part attributes (tail, wing, stripes)
@@ -82,6 +87,22 @@ DEFAULT_PARAMS: Dict = dict(
     seed=0,
 )
 
+# The pretraining set: the default set stands to it as CUB's species stand
+# to ImageNet's bird classes. Same domain (every rendering parameter of
+# DEFAULT_PARAMS), different classes: attribute combinations 16-63 (stripes
+# x tail x wing x {crest, long beak, both}), whereas the default set's 16
+# classes (0-15) have neither a crest nor a long beak. No shared image: an
+# image's random stream is seeded by (seed, absolute class, index) and the
+# classes differ; the seed differs too. 48 classes x (70 train + 10 test).
+PRETRAIN_PARAMS: Dict = dict(
+    DEFAULT_PARAMS,
+    num_classes=48,
+    first_class=16,
+    images_per_class=80,
+    train_per_class=70,
+    seed=1,
+)
+
 # Class-defining attribute values (level index -> value).
 _TAIL_LEN = (0.25, 0.75)  # tail length / body length
 _WING_SHADE = (-0.5, 0.5)  # <0 blend towards black, >0 towards white
@@ -101,9 +122,10 @@ def class_attributes(label: int) -> Dict[str, int]:
     return attrs
 
 
-def _class_names(num_classes: int) -> List[str]:
-    """CUB-style names ``NNN.Name`` built from the attributes that vary."""
-    attrs = [class_attributes(c) for c in range(num_classes)]
+def _class_names(num_classes: int, first_class: int = 0) -> List[str]:
+    """CUB-style names ``NNN.Name`` built from the attributes that vary
+    over classes ``first_class .. first_class + num_classes - 1``."""
+    attrs = [class_attributes(first_class + c) for c in range(num_classes)]
     varying = [(name, levels) for name, levels in ATTRIBUTES
                if len({a[name] for a in attrs}) > 1]
     names = []
@@ -370,6 +392,11 @@ def _check_params(p: Dict) -> None:
     if not isinstance(p['num_classes'], int) or not (
             2 <= p['num_classes'] <= MAX_CLASSES):
         bad('num_classes', f'must be an int in [2, {MAX_CLASSES}]')
+    first = p.get('first_class', 0)
+    if not isinstance(first, int) or not (
+            0 <= first <= MAX_CLASSES - p['num_classes']):
+        bad('first_class', 'must be an int in [0, '
+            f'{MAX_CLASSES} - num_classes]')
     if not isinstance(p['images_per_class'],
                       int) or p['images_per_class'] < 2:
         bad('images_per_class', 'must be an int >= 2')
@@ -404,6 +431,8 @@ def _normalise(params: Dict) -> Dict:
         p['image_size'] = [int(v) for v in p['image_size']]
     for k in ('max_rotation', 'clutter', 'jitter'):
         p[k] = float(p[k])
+    if not p.get('first_class'):  # sets made before first_class existed
+        p.pop('first_class', None)
     return p
 
 
@@ -450,7 +479,8 @@ def make_synthetic_fgvc(out_dir: str,
                         jitter: float = DEFAULT_PARAMS['jitter'],
                         jpeg_quality: int = DEFAULT_PARAMS['jpeg_quality'],
                         seed: int = DEFAULT_PARAMS['seed'],
-                        return_boxes: bool = False
+                        return_boxes: bool = False,
+                        first_class: int = 0
                         ) -> Union[str, Tuple[str, np.ndarray]]:
     """Write a synthetic fine-grained data set in CUB-200-2011 layout.
 
@@ -472,6 +502,8 @@ def make_synthetic_fgvc(out_dir: str,
         seed: random seed; same seed and parameters -> same bytes.
         return_boxes: also return the (N, 4) x1, y1, x2, y2 boxes in image
             id order.
+        first_class: attribute combination of the first class (see the
+            module docstring); labels are written 1-based within the set.
 
     Returns:
         ``out_dir`` (and the boxes when ``return_boxes``).
@@ -480,9 +512,10 @@ def make_synthetic_fgvc(out_dir: str,
                   train_per_class=train_per_class, image_size=image_size,
                   object_size_range=tuple(object_size_range),
                   max_rotation=max_rotation, clutter=clutter, jitter=jitter,
-                  jpeg_quality=jpeg_quality, seed=seed)
+                  jpeg_quality=jpeg_quality, seed=seed,
+                  first_class=first_class)
     _check_params(params)
-    names = _class_names(num_classes)
+    names = _class_names(num_classes, first_class)
     # Remove an old meta file first so an interrupted run never looks done.
     meta_path = osp.join(out_dir, META_FILE)
     if osp.isfile(meta_path):
@@ -492,15 +525,16 @@ def make_synthetic_fgvc(out_dir: str,
     encode = [int(cv2.IMWRITE_JPEG_QUALITY), jpeg_quality]
     img_id = 0
     for label, name in enumerate(names):
+        attr_class = first_class + label  # the absolute class
         os.makedirs(osp.join(out_dir, 'images', name), exist_ok=True)
-        split_rng = np.random.default_rng([seed, 0, label])
+        split_rng = np.random.default_rng([seed, 0, attr_class])
         is_train = np.zeros(images_per_class, bool)
         is_train[split_rng.permutation(images_per_class)
                  [:train_per_class]] = True
         for k in range(images_per_class):
             img_id += 1
             img, box = render_bird_image(
-                label, image_rng(seed, label, k), image_size,
+                attr_class, image_rng(seed, attr_class, k), image_size,
                 object_size_range, max_rotation, clutter, jitter)
             rel = f'{name}/{name.split(".", 1)[1]}_{k + 1:04d}.jpg'
             ok, buf = cv2.imencode('.jpg', img, encode)
@@ -528,7 +562,7 @@ def make_synthetic_fgvc(out_dir: str,
         version=GENERATOR_VERSION,
         params=_normalise(params),
         classes={
-            n: class_attributes(i)
+            n: class_attributes(first_class + i)
             for i, n in enumerate(names)
         })
     with open(meta_path, 'w', newline='\n') as f:

@@ -1,0 +1,24 @@
+# B-CNN, fine-tuned: bilinear pooling on the synthetic pretrained 16-channel
+# ResNet-18, the thesis's fine-tuning recipe scaled to 20 epochs (Table 7
+# analog of bcnn_vgg16_2xb8-100e_cub.py).
+_base_ = [
+    '../_base_/models/bcnn_vgg16.py',
+    '../_base_/datasets/synthetic_fgvc_bs16_128.py',
+    '../_base_/schedules/synthetic_finetune_bs16_20e.py',
+    '../_base_/default_runtime.py',
+]
+
+pretrained = 'work_dirs/pretrained/resnet18-w16_synthetic-fgvc-pretrain.pth'  # noqa: E501
+num_classes = 16  # the generator's default
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='ResNet',
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        out_indices=(3, ),
+        init_cfg=dict(
+            type='Pretrained', checkpoint=pretrained, prefix='backbone')),
+    head=dict(num_classes=num_classes, in_channels=128 * 128, topk=(1, 5)))
+data_preprocessor = dict(num_classes=num_classes)

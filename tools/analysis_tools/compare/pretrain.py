@@ -1,0 +1,176 @@
+"""The pretrained backbone of the finetune regime, cached by content.
+
+``ensure_pretrained()`` generates the synthetic pretraining set
+(``PRETRAIN_PARAMS`` of :mod:`projects.fgvc_aam.datasets.synthetic_fgvc`),
+trains ``PRETRAIN_CONFIG`` on it with ``tools/train.py`` and returns the
+path of the last checkpoint, an ordinary MMPretrain checkpoint
+(``state_dict`` with ``backbone.*`` and ``head.*`` keys) that the
+fine-tuning configs load with ``init_cfg=dict(type='Pretrained',
+checkpoint=..., prefix='backbone')``.
+
+The cache key is the SHA-1 of the effective config (data root replaced by
+a placeholder), the generator parameters and the generator version: the
+checkpoint lives in ``<root>/<key>/pretrained.pth`` and a second call with
+the same content returns it at once. The fine-tuning configs name a fixed
+path (``STABLE_PATH``); the finished checkpoint is also copied there, with
+a ``.json`` next to it that records its key. A file at that path that this
+tool did not write (no such ``.json``) is never overwritten.
+"""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import time
+from typing import Optional, Sequence, Tuple
+
+from mmengine.config import Config
+
+from .budget import LOADERS, datasets_of
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+PRETRAIN_CONFIG = ('configs/pretrain/'
+                   'softmax_resnet18-w16_1xb16-15e_synthetic-fgvc-pretrain.py')
+DEFAULT_ROOT = 'work_dirs/pretrain_synthetic'
+STABLE_PATH = 'work_dirs/pretrained/resnet18-w16_synthetic-fgvc-pretrain.pth'
+_PLACEHOLDER = '<pretraining data>'
+
+
+def _abs(path: str) -> str:
+    return path if osp.isabs(path) else osp.join(ROOT, path)
+
+
+def pretrain_config(data_root: str,
+                    config: str = PRETRAIN_CONFIG) -> Config:
+    """The pretraining config with every split reading ``data_root``."""
+    cfg = Config.fromfile(_abs(config))
+    for name in LOADERS:
+        for ds in datasets_of(cfg.get(name) or {}):
+            if 'data_root' in ds:
+                ds['data_root'] = data_root
+    return cfg
+
+
+def cache_key(config: str = PRETRAIN_CONFIG,
+              params: Optional[dict] = None) -> str:
+    """SHA-1 (12 hex) of the config, the data parameters and version."""
+    from projects.fgvc_aam.datasets.synthetic_fgvc import (GENERATOR_VERSION,
+                                                           PRETRAIN_PARAMS)
+    params = dict(PRETRAIN_PARAMS if params is None else params)
+    text = pretrain_config(_PLACEHOLDER, config).pretty_text
+    blob = json.dumps(dict(config=text, params=params,
+                           generator=GENERATOR_VERSION), sort_keys=True,
+                      default=list)
+    return hashlib.sha1(blob.encode()).hexdigest()[:12]
+
+
+def cached_checkpoint(root: str = DEFAULT_ROOT,
+                      config: str = PRETRAIN_CONFIG,
+                      params: Optional[dict] = None) -> Tuple[str, bool]:
+    """(checkpoint path for this content, whether it exists already)."""
+    path = osp.join(_abs(root), cache_key(config, params), 'pretrained.pth')
+    return path, osp.isfile(path)
+
+
+def _publish(ckpt: str, key: str, stable: str) -> None:
+    """Copy the checkpoint to the configs' fixed path (ours only)."""
+    stable = _abs(stable)
+    side = stable + '.json'
+    if osp.exists(stable) and not osp.isfile(side):
+        print(f'pretrain: {stable} exists and was not written by this tool; '
+              'left as it is (the comparison uses the cached checkpoint '
+              f'{ckpt})')
+        return
+    os.makedirs(osp.dirname(stable), exist_ok=True)
+    tmp = stable + '.tmp'
+    shutil.copyfile(ckpt, tmp)
+    os.replace(tmp, stable)
+    with open(side, 'w') as f:
+        json.dump(dict(key=key, source=ckpt), f, indent=1)
+
+
+def ensure_pretrained(root: str = DEFAULT_ROOT,
+                      config: str = PRETRAIN_CONFIG,
+                      params: Optional[dict] = None,
+                      stable: Optional[str] = STABLE_PATH,
+                      threads: Optional[int] = None,
+                      log=print) -> str:
+    """Path of the pretrained checkpoint; pretrains it if not cached."""
+    from projects.fgvc_aam.datasets.synthetic_fgvc import (
+        PRETRAIN_PARAMS, make_synthetic_fgvc, synthetic_fgvc_is_complete)
+    params = dict(PRETRAIN_PARAMS if params is None else params)
+    key = cache_key(config, params)
+    out = osp.join(_abs(root), key)
+    ckpt = osp.join(out, 'pretrained.pth')
+    if osp.isfile(ckpt):
+        log(f'pretrain: cached {ckpt}')
+        if stable:
+            _publish(ckpt, key, stable)
+        return ckpt
+    t0 = time.time()
+    data = osp.join(_abs(root), 'data', 'synthetic_fgvc_pretrain')
+    if not synthetic_fgvc_is_complete(data, **params):
+        make_synthetic_fgvc(data, **params)
+        log(f'pretrain: generated the pretraining set into {data} '
+            f'({time.time() - t0:.1f} s)')
+    train_dir = osp.join(out, 'train')
+    os.makedirs(train_dir, exist_ok=True)
+    cfg = pretrain_config(data, config)
+    cfg_path = osp.join(out, osp.basename(config))
+    cfg.dump(cfg_path)
+    from .runs import train_command
+    resume = bool(glob.glob(osp.join(train_dir, 'epoch_*.pth')))
+    cmd = train_command(cfg_path, train_dir, resume, 0)
+    threads = threads or len(os.sched_getaffinity(0))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1')
+    env['PYTHONPATH'] = ROOT + (os.pathsep + env['PYTHONPATH']
+                                if env.get('PYTHONPATH') else '')
+    log(f'pretrain: training {config} ({cfg.train_cfg.max_epochs} epochs) '
+        f'into {train_dir}, log {train_dir}/train.log')
+    with open(osp.join(train_dir, 'train.log'), 'a') as f:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=f,
+                              stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise RuntimeError(f'pretrain: training failed (exit '
+                           f'{proc.returncode}), see {train_dir}/train.log')
+    last = osp.join(train_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
+    if not osp.isfile(last):
+        raise RuntimeError(f'pretrain: {last} missing after training')
+    tmp = ckpt + '.tmp'
+    shutil.copyfile(last, tmp)
+    os.replace(tmp, ckpt)  # written last: its presence means "done"
+    log(f'pretrain: wrote {ckpt} in {time.time() - t0:.0f} s')
+    if stable:
+        _publish(ckpt, key, stable)
+    return ckpt
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--root', default=DEFAULT_ROOT,
+                   help='cache folder (data, runs, checkpoints)')
+    p.add_argument('--config', default=PRETRAIN_CONFIG)
+    p.add_argument('--stable-path', default=STABLE_PATH,
+                   help="the fine-tuning configs' checkpoint path ('' for "
+                   'none)')
+    p.add_argument('--threads', type=int)
+    p.add_argument('--dry-run', action='store_true',
+                   help='print the cache key and path, train nothing')
+    args = p.parse_args(argv)
+    if args.dry_run:
+        path, done = cached_checkpoint(args.root, args.config)
+        print(f'{path} ({"cached" if done else "not trained yet"})')
+        return 0
+    ensure_pretrained(args.root, args.config, stable=args.stable_path or None,
+                      threads=args.threads)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
