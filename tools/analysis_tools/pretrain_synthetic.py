@@ -2,7 +2,7 @@
 
 Generates the synthetic pretraining set (``PRETRAIN_PARAMS``: 48 classes of
 the same domain that are not the default set's), trains
-``configs/pretrain/softmax_resnet18-w16_1xb16-15e_synthetic-fgvc-pretrain.py``
+``configs/pretrain/softmax_resnet18-w16_1xb16-30e_synthetic-fgvc-pretrain.py``
 on it and writes an MMPretrain checkpoint, cached by the content of the
 config and the data parameters (a second call returns at once)::
 

@@ -35,7 +35,7 @@ from .budget import LOADERS, datasets_of
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 PRETRAIN_CONFIG = ('configs/pretrain/'
-                   'softmax_resnet18-w16_1xb16-15e_synthetic-fgvc-pretrain.py')
+                   'softmax_resnet18-w16_1xb16-30e_synthetic-fgvc-pretrain.py')
 DEFAULT_ROOT = 'work_dirs/pretrain_synthetic'
 STABLE_PATH = 'work_dirs/pretrained/resnet18-w16_synthetic-fgvc-pretrain.pth'
 _PLACEHOLDER = '<pretraining data>'

