@@ -47,6 +47,7 @@ NUM_CLASSES = {
     'Stanford Cars': 196,
     'FGVC-Aircraft': 100,
     'Synthetic FGVC': 16,
+    'Synthetic FGVC pretraining': 48,  # PRETRAIN_PARAMS of the generator
 }
 TOP1 = 'Top 1 Accuracy'
 
