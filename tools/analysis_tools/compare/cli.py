@@ -77,6 +77,10 @@ def parse_args(argv: Optional[Sequence[str]] = None,
                    help='GPUs per run (> 1: torchrun data parallel)')
     p.add_argument('--retrain', action='store_true',
                    help='re-run finished runs instead of reading them')
+    p.add_argument('--only', nargs='+', metavar='NAME',
+                   help='train only the rows with these names (the others '
+                   'are reported if finished): to spread a plan over '
+                   'several processes without two training one run')
     p.add_argument('--report-only', action='store_true',
                    help='only collect finished runs into the table / plot')
     p.add_argument('--dry-run', action='store_true',
@@ -163,8 +167,18 @@ def main(argv: Optional[Sequence[str]] = None, description: str = '') -> int:
         print(f'# effective config of {runs[0]["label"]}:')
         with open(runs[0]['cfg_path']) as f:
             print(f.read())
-    results = run_all(runs, args.jobs, args.threads, args.dry_run,
+    todo = [r for r in runs if not args.only or r['name'] in args.only]
+    if args.only:
+        unknown = set(args.only) - {r['name'] for r in runs}
+        if unknown:
+            raise ValueError(f'compare_methods: --only {sorted(unknown)}: '
+                             'no such row')
+    results = run_all(todo, args.jobs, args.threads, args.dry_run,
                       args.report_only)
+    if args.only:  # report every row that is finished
+        mine = {r['run_dir'] for r in todo}
+        results += run_all([r for r in runs if r['run_dir'] not in mine],
+                           args.jobs, report_only=True)
     if args.dry_run:
         return 0
     order = list(OrderedDict.fromkeys(r['name'] for r in runs))
