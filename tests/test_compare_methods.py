@@ -436,3 +436,25 @@ def test_end_to_end_finetune_regime_with_a_cached_backbone(tmp_path,
         sel = json.load(f)
     assert sel['choice'] in ('test_branch=raw', 'test_branch=object',
                              'test_branch=sum')
+
+
+def test_claims_verdicts_use_welch_p_and_the_direction():
+    def row(name, vals):
+        return dict(name=name, top1=sum(vals) / len(vals),
+                    top1_values=vals)
+
+    rows = [row('AAM step', [60.0, 61.0, 62.0]),
+            row('ArcFace (m = 0.5)', [50.0, 51.0, 52.0]),
+            row('softmax baseline', [59.0, 61.0, 63.0]),
+            row('AAM linear', [70.0, 71.0, 72.0])]
+    found = {c['claim']: c for c in report.claims(rows)}
+    assert set(found) == {'AAM (step) > ArcFace', 'ArcFace > softmax',
+                          'AAM (step) > softmax', 'step >= linear'}
+    # 10 points, t = 12.2, df = 4: p = 2.6e-4
+    assert found['AAM (step) > ArcFace']['verdict'] == 'holds'
+    assert found['ArcFace > softmax']['verdict'] == 'contradicted'
+    assert found['AAM (step) > softmax']['verdict'] == (
+        'not shown (within seed noise)')
+    assert found['step >= linear']['verdict'] == 'contradicted'
+    assert report.verdict(-1.0, 0.4, strict=False) == (
+        'holds (tie within seed noise)')

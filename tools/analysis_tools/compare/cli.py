@@ -205,6 +205,9 @@ def main(argv: Optional[Sequence[str]] = None, description: str = '') -> int:
         f'{args.regime}: {len(rows)} rows, {meta["epochs"]} epochs, seeds '
         f'{" ".join(map(str, args.seeds))}'))
     print('\n' + md)
+    found = report.claims(rows)
+    if found:
+        print(report.write_claims(found, prefix + '_claims.md'))
     if args.plan != 'default' and any(
             r.get('val_top1') is not None for r in rows):
         sel = report.select(rows, current_value(args, runs))

@@ -227,3 +227,62 @@ def plot(rows: List[dict], path: str, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+# The thesis's claims as (claim, row a, row b, strict): "a > b" (strict)
+# or "a >= b", on test top-1.
+CLAIMS = [
+    ('two-branch > single branch (AAM step)',
+     'two-branch AAM step (thesis)', 'AAM step', True),
+    ('two-branch > single branch (softmax)', 'two-branch softmax',
+     'softmax baseline', True),
+    ('AAM (step) > ArcFace', 'AAM step', 'ArcFace (m = 0.5)', True),
+    ('ArcFace > softmax', 'ArcFace (m = 0.5)', 'softmax baseline', True),
+    ('AAM (step) > softmax', 'AAM step', 'softmax baseline', True),
+    ('step >= linear', 'AAM step', 'AAM linear', False),
+    ('step >= exponential', 'AAM step', 'AAM exponential', False),
+    ('two-branch AAM > two-branch softmax', 'two-branch AAM step (thesis)',
+     'two-branch softmax', True),
+    ('sum >= raw', 'test_branch=sum', 'test_branch=raw', False),
+    ('sum >= object', 'test_branch=sum', 'test_branch=object', False),
+]
+
+
+def verdict(diff: float, p: Optional[float], strict: bool) -> str:
+    """What a difference of means with Welch p says about "a > b" (strict)
+    or "a >= b"."""
+    significant = p is not None and p < ALPHA
+    if significant and diff > 0:
+        return 'holds'
+    if significant and diff < 0:
+        return 'contradicted'
+    return ('not shown (within seed noise)' if strict else
+            'holds (tie within seed noise)')
+
+
+def claims(rows: List[dict], key: str = 'top1') -> List[dict]:
+    """Every claim of :data:`CLAIMS` whose two rows are in ``rows``."""
+    by = {r['name']: r for r in rows}
+    out = []
+    for claim, a, b, strict in CLAIMS:
+        if a not in by or b not in by or by[a][key] is None or by[b][
+                key] is None:
+            continue
+        diff = by[a][key] - by[b][key]
+        p = welch_p(by[a][key + '_values'], by[b][key + '_values'])
+        out.append(dict(claim=claim, a=a, b=b, diff=diff, p=p,
+                        verdict=verdict(diff, p, strict)))
+    return out
+
+
+def write_claims(found: List[dict], path: str) -> str:
+    lines = ['| claim | Δ top-1 (a - b) | p (Welch) | verdict |',
+             '|:---|:---:|:---:|:---|']
+    for c in found:
+        p = '-' if c['p'] is None else f'{c["p"]:.3f}'
+        lines.append(f'| {c["claim"]} | {c["diff"]:+.2f} | {p} | '
+                     f'{c["verdict"]} |')
+    md = '\n'.join(lines) + '\n'
+    with open(path, 'w') as f:
+        f.write(md)
+    return md
