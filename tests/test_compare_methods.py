@@ -458,3 +458,19 @@ def test_claims_verdicts_use_welch_p_and_the_direction():
     assert found['step >= linear']['verdict'] == 'contradicted'
     assert report.verdict(-1.0, 0.4, strict=False) == (
         'holds (tie within seed noise)')
+
+
+def test_only_trains_the_named_rows_and_refuses_unknown_ones(tmp_path,
+                                                            capsys):
+    two = plans.thesis_config('finetune')
+    common = [two, '--plan', 'overflow', '--dry-run', '--seeds', '0',
+              '--work-dir', str(tmp_path), '--pretrain-root',
+              str(tmp_path / 'pre'), '--synthetic-params', 'num_classes=4',
+              'images_per_class=5', 'train_per_class=4', 'image_size=32']
+    assert cli.main(common + ['--only', 'overflow=literal']) == 0
+    out = capsys.readouterr().out
+    # one run to train (literal); the monotonic one is only reported
+    assert '1 runs: 0 finished before, 1 to train' in out
+    assert 'overflow=literal' in out
+    with pytest.raises(ValueError, match='no such row'):
+        cli.main(common + ['--only', 'overflow=easy'])
