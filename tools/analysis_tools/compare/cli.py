@@ -3,7 +3,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 import time
 from collections import OrderedDict
 from typing import List, Optional, Sequence
