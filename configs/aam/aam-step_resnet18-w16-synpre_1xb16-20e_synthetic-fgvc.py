@@ -16,7 +16,11 @@ model = dict(
         depth=18, stem_channels=16, base_channels=16,
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone')),
-    head=dict(num_classes=16, in_channels=128, overflow='monotonic'))
+    # s = 30: the value the fine-tuning comparison measured, so that its
+    # table reproduces; its sweep selected s = 16 (the real configs' default
+    # now, configs/_base_/models/resnet50_aam.py) on the validation split.
+    head=dict(num_classes=16, in_channels=128, scale=30.0,
+              overflow='monotonic'))
 
 custom_hooks = [
     dict(type='MarginScheduleHook', schedule='step',
