@@ -293,6 +293,7 @@ DATA_COMPONENTS = {
     'BoxAwareRandomResizedCrop': dict(scale=32),
     'BoxAwareResizeEdge': dict(scale=32),
     'PackInputsWithBoxes': dict(),
+    'CarvedSplit': dict(part='val'),
 }
 
 DATA_CASES = [
@@ -324,6 +325,10 @@ DATA_CASES = [
     ('BoxAwareResizeEdge', dict(edge='middle'), '`edge`'),
     ('PackInputsWithBoxes', dict(box_keys=3), '`box_keys`'),
     ('PackInputsWithBoxes', dict(box_keys=['']), '`box_keys`'),
+    ('CarvedSplit', dict(part='test'), 'part'),
+    ('CarvedSplit', dict(fraction=1.0), 'fraction'),
+    ('CarvedSplit', dict(fraction='0.2'), 'fraction'),
+    ('CarvedSplit', dict(seed=0.5), 'seed'),
 ]
 
 
@@ -332,6 +337,9 @@ def _build_data(component: str, root: str, **overrides):
     cfg = dict(DATA_COMPONENTS[component], type=component, **overrides)
     if component == 'CUBWithBoxes':
         return DATASETS.build(dict(cfg, data_root=root))
+    if component == 'CarvedSplit':
+        return DATASETS.build(dict(cfg, dataset=dict(
+            type='CUBWithBoxes', data_root=root, split='train')))
     return TRANSFORMS.build(cfg)
 
 

@@ -34,9 +34,12 @@ class CarvedSplit:
         if part not in PARTS:
             raise ValueError(f'CarvedSplit: part={part!r} must be one of '
                              f'{PARTS}')
-        if not 0 < fraction < 1:
+        if isinstance(fraction, bool) or not isinstance(
+                fraction, (int, float)) or not 0 < fraction < 1:
             raise ValueError(f'CarvedSplit: fraction={fraction!r} must be '
-                             'in (0, 1)')
+                             'a number in (0, 1)')
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f'CarvedSplit: seed={seed!r} must be an int')
         self.dataset = (DATASETS.build(dataset) if isinstance(dataset, dict)
                         else dataset)
         self.part, self.fraction, self.seed = part, fraction, seed
