@@ -10,8 +10,11 @@ default_hooks = dict(
     epoch_seed=dict(type='EpochSeedHook'),
     # stop before training if a num_classes disagrees with the data set
     dataset_consistency=dict(type='DatasetConsistencyHook'),
+    # mmengine's CheckpointHook, but atomic (temporary name, fsync, rename)
+    # and deleting old checkpoints only after the new one is on disk
     checkpoint=dict(
-        type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
+        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3,
+        save_best='auto'),
 )
 
 # Reproducible by default; set `deterministic=True` for bit-exact CPU reruns.

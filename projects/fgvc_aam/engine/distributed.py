@@ -66,6 +66,8 @@ def exit_skipping_finalizers(code: int = 0) -> None:
     exit. Nothing is left to finalize at that point, so the process skips
     the interpreter's teardown.
     """
+    from .work_dir_lock import release_work_dir_locks
+    release_work_dir_locks()  # os._exit skips the atexit release
     logging.shutdown()  # flushes and closes every logging handler
     for stream in (sys.stdout, sys.stderr):
         try:

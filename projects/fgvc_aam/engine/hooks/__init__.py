@@ -1,3 +1,4 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .dataset_consistency_hook import DatasetConsistencyHook
 from .epoch_seed_hook import EpochSeedHook
 from .margin_schedule_hook import MarginScheduleHook
@@ -6,7 +7,7 @@ from .margin_schedules import (MARGIN_SCHEDULES, exponential_margin,
 from .non_finite_loss_hook import NonFiniteLossHook
 
 __all__ = [
-    'DatasetConsistencyHook', 'EpochSeedHook', 'MARGIN_SCHEDULES',
-    'MarginScheduleHook', 'NonFiniteLossHook', 'exponential_margin',
+    'AtomicCheckpointHook', 'DatasetConsistencyHook', 'EpochSeedHook',
+    'MARGIN_SCHEDULES', 'MarginScheduleHook', 'NonFiniteLossHook', 'exponential_margin',
     'linear_margin', 'margin_at', 'step_margin'
 ]
