@@ -13,9 +13,13 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from projects.fgvc_aam.engine import (find_resume_checkpoint,
-                                      prepare_runtime,
-                                      release_work_dir_locks)
+from projects.fgvc_aam.engine import prepare_runtime
+
+
+def release_work_dir_locks() -> None:
+    """Drop the work-dir locks prepare_runtime took in this process."""
+    from projects.fgvc_aam.engine import release_work_dir_locks as release
+    release()
 
 
 def _ckpt(path: str, epoch: int, truncate: bool = False) -> str:
@@ -43,6 +47,7 @@ def _work_dir(tmp_path, last=None, truncated=()) -> str:
 
 
 def _find(work):
+    from projects.fgvc_aam.engine import find_resume_checkpoint
     messages = []
     return find_resume_checkpoint(work, log=messages.append), '\n'.join(
         messages)

@@ -13,7 +13,7 @@ import atexit
 import logging
 import os
 import os.path as osp
-from typing import Dict, Optional, TextIO
+from typing import Callable, Dict, Optional, TextIO
 
 from mmengine.logging import print_log
 
@@ -44,16 +44,21 @@ def release_work_dir_locks() -> None:
         _release(path)
 
 
-def lock_work_dir(work_dir: str) -> Optional[str]:
+def _warn(msg: str) -> None:
+    print_log(msg, logger='current', level=logging.WARNING)
+
+
+def lock_work_dir(work_dir: str,
+                  log: Callable[[str], None] = _warn) -> Optional[str]:
     """Take this process's exclusive lock on ``work_dir`` (created if
     needed); returns the lock file's path (``None`` without ``fcntl``).
+    A reclaimed stale lock is reported through ``log``.
 
     Raises:
         WorkDirBusyError: another live process holds the lock.
     """
     if fcntl is None:  # pragma: no cover
-        print_log('fcntl is unavailable: the work dir is not locked',
-                  logger='current', level=logging.WARNING)
+        log('fcntl is unavailable: the work dir is not locked')
         return None
     path = osp.abspath(osp.join(work_dir, LOCK_FILE))
     if path in _held:
@@ -73,10 +78,8 @@ def lock_work_dir(work_dir: str) -> Optional[str]:
     f.seek(0)
     previous = f.read().strip()
     if previous.isdigit() and int(previous) != os.getpid():
-        print_log(
-            f'Reclaimed the stale lock {path} of PID {previous}: that run '
-            'ended without releasing it (killed or crashed).',
-            logger='current', level=logging.WARNING)
+        log(f'Reclaimed the stale lock {path} of PID {previous}: that run '
+            'ended without releasing it (killed or crashed).')
     f.seek(0)
     f.truncate()
     f.write(f'{os.getpid()}\n')
