@@ -14,7 +14,6 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
 from mmengine.config import Config  # noqa: E402
 from mmengine.dataset import Compose, pseudo_collate  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -39,8 +38,11 @@ def load_model(config: str,
         model_cfg['backbone'] = dict(model_cfg['backbone'])
         model_cfg['backbone'].pop('init_cfg', None)
     model = MODELS.build(model_cfg)
-    if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu')
+    if checkpoint:  # refused if its tensors do not fit the model
+        from projects.fgvc_aam.engine import load_fitting_checkpoint
+        load_fitting_checkpoint(model, checkpoint, map_location='cpu',
+                                allow_partial=bool(
+                                    cfg.get('allow_partial_checkpoint')))
     model.to(device).eval()
     return cfg, model
 

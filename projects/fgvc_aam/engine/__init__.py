@@ -1,5 +1,7 @@
 from . import hooks, optimizers, schedulers  # noqa: F401
 from .checkpoint_compat import allow_mmengine_checkpoints
+from .checkpoint_fit import (CheckpointMismatchError, check_checkpoint_fits,
+                             load_fitting_checkpoint)
 from .distributed import (exit_skipping_finalizers, finish_data_parallel_run,
                           setup_cpu_distributed, teardown_distributed)
 from .resume import checkpoint_problem, find_resume_checkpoint
@@ -13,5 +15,6 @@ __all__ = [
     'finish_data_parallel_run',
     'load_mmpretrain_tool', 'prepare_runtime', 'checkpoint_problem',
     'find_resume_checkpoint', 'WorkDirBusyError', 'lock_work_dir',
-    'release_work_dir_locks'
+    'release_work_dir_locks', 'CheckpointMismatchError',
+    'check_checkpoint_fits', 'load_fitting_checkpoint'
 ]

@@ -14,7 +14,10 @@ they take exactly the same flags, and add the fixes this stack needs:
   anything is written;
 - ``--resume`` without a path continues from the newest intact checkpoint
   (:mod:`.resume`), and a checkpoint named explicitly (``--resume CKPT``,
-  ``tools/test.py CKPT``) that is truncated is refused, naming it.
+  ``tools/test.py CKPT``) that is truncated is refused, naming it;
+- a checkpoint whose tensors do not fit the model is refused
+  (:class:`~.hooks.CheckpointFitHook`, added to every run) unless
+  ``allow_partial_checkpoint=True``.
 """
 import glob
 import importlib.util
@@ -26,6 +29,7 @@ from types import ModuleType
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from .checkpoint_fit import PARTIAL_LOAD_OPTION
 from .distributed import setup_cpu_distributed
 from .resume import checkpoint_problem, find_resume_checkpoint
 from .work_dir_lock import lock_work_dir
@@ -113,6 +117,21 @@ def resolve_resume(cfg: Config) -> None:
     cfg.resume = False
 
 
+def add_checkpoint_fit_hook(cfg: Config) -> None:
+    """Append a ``CheckpointFitHook`` to ``cfg.custom_hooks`` (unless the
+    config has one), honouring ``cfg.allow_partial_checkpoint``."""
+    allow = cfg.get(PARTIAL_LOAD_OPTION, False)
+    if not isinstance(allow, bool):
+        raise TypeError(f'{PARTIAL_LOAD_OPTION} must be True or False, got '
+                        f'{allow!r}')
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') in ('CheckpointFitHook',
+                                 'mmpretrain.CheckpointFitHook')
+               for h in hooks):
+        hooks.append(dict(type='CheckpointFitHook', allow_partial=allow))
+    cfg.custom_hooks = hooks
+
+
 def _is_main_rank() -> bool:
     return int(os.environ.get('RANK', '0')) == 0
 
@@ -128,6 +147,7 @@ def prepare_runtime(cfg: Config, training: bool = True) -> Config:
             refuse_to_overwrite_checkpoints(cfg)
         resolve_resume(cfg)
     check_named_checkpoint(cfg)
+    add_checkpoint_fit_hook(cfg)
     disable_persistent_workers_without_workers(cfg)
     setup_cpu_distributed(cfg)
     return cfg

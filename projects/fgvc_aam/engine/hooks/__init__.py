@@ -1,4 +1,5 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .checkpoint_fit_hook import CheckpointFitHook
 from .dataset_consistency_hook import DatasetConsistencyHook
 from .epoch_seed_hook import EpochSeedHook
 from .margin_schedule_hook import MarginScheduleHook
@@ -7,7 +8,7 @@ from .margin_schedules import (MARGIN_SCHEDULES, exponential_margin,
 from .non_finite_loss_hook import NonFiniteLossHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'DatasetConsistencyHook', 'EpochSeedHook',
+    'AtomicCheckpointHook', 'CheckpointFitHook','DatasetConsistencyHook', 'EpochSeedHook',
     'MARGIN_SCHEDULES', 'MarginScheduleHook', 'NonFiniteLossHook', 'exponential_margin',
     'linear_margin', 'margin_at', 'step_margin'
 ]
