@@ -7,7 +7,9 @@ they take exactly the same flags, and add the fixes this stack needs:
 - ``num_workers=0`` with the ``persistent_workers=True`` that MMPretrain's
   ``merge_args`` forces makes PyTorch's DataLoader raise; we turn it off
   where there are no workers;
-- CPU data-parallel runs (see :func:`setup_cpu_distributed`);
+- CPU data-parallel runs (see :func:`setup_cpu_distributed`), with the
+  configured ``env_cfg.dist_cfg.timeout``, and ranks that end with their
+  ``torchrun`` launcher;
 - a fresh (not resumed) run in a work dir that already holds checkpoints
   would silently overwrite them (``epoch_1.pth`` ...): we refuse instead;
 - one training run per work dir (:mod:`.work_dir_lock`), taken before
@@ -30,7 +32,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from .checkpoint_fit import PARTIAL_LOAD_OPTION
-from .distributed import setup_cpu_distributed
+from .distributed import end_with_launcher, setup_cpu_distributed
 from .resume import checkpoint_problem, find_resume_checkpoint
 from .work_dir_lock import lock_work_dir
 
@@ -138,6 +140,8 @@ def _is_main_rank() -> bool:
 
 def prepare_runtime(cfg: Config, training: bool = True) -> Config:
     """Apply every fix above to a merged config, in place; returns it."""
+    if 'TORCHELASTIC_RUN_ID' in os.environ:  # a rank started by torchrun
+        end_with_launcher()
     if training:
         # read-only first: a refused run writes nothing
         refuse_to_overwrite_checkpoints(cfg)
