@@ -75,6 +75,8 @@ COMPONENTS = {
     'COCOHead': ('model', dict(HEAD)),
     'LGMHead': ('model', dict(HEAD)),
     'PairwiseConfusionLoss': ('model', dict()),
+    'AtomicCheckpointHook': ('hook', dict(interval=1, max_keep_ckpts=1)),
+    'CheckpointFitHook': ('hook', dict()),
 }
 
 #: (component, bad kwargs, text the message must contain)
@@ -112,6 +114,9 @@ CASES = [
     ('NonFiniteLossHook', dict(check_every=0), '`check_every`'),
     ('NonFiniteLossHook', dict(check_every=1.5), '`check_every`'),
     ('EpochSeedHook', dict(diff_rank_seed=1), '`diff_rank_seed`'),
+    # checkpoint hooks (issue 13: upstream forwards unknown keys to the save)
+    ('AtomicCheckpointHook', dict(max_keep=2), 'max_keep_ckpts'),
+    ('CheckpointFitHook', dict(allow_partial='yes'), 'allow_partial'),
     # per-group lr milestones
     ('GroupMultiStepLR', dict(milestones=dict(head=[-1])), '`milestones'),
     ('GroupMultiStepLR', dict(milestones=[1.5]), '`milestones'),

@@ -19,7 +19,9 @@ they take exactly the same flags, and add the fixes this stack needs:
   ``tools/test.py CKPT``) that is truncated is refused, naming it;
 - a checkpoint whose tensors do not fit the model is refused
   (:class:`~.hooks.CheckpointFitHook`, added to every run) unless
-  ``allow_partial_checkpoint=True``.
+  ``allow_partial_checkpoint=True``;
+- unknown keys in ``paramwise_cfg.custom_keys`` entries and in hook
+  configs are refused (:mod:`.config_checks`).
 """
 import glob
 import importlib.util
@@ -32,6 +34,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from .checkpoint_fit import PARTIAL_LOAD_OPTION
+from .config_checks import check_config
 from .distributed import end_with_launcher, setup_cpu_distributed
 from .resume import checkpoint_problem, find_resume_checkpoint
 from .work_dir_lock import lock_work_dir
@@ -142,6 +145,7 @@ def prepare_runtime(cfg: Config, training: bool = True) -> Config:
     """Apply every fix above to a merged config, in place; returns it."""
     if 'TORCHELASTIC_RUN_ID' in os.environ:  # a rank started by torchrun
         end_with_launcher()
+    check_config(cfg)  # before anything is written
     if training:
         # read-only first: a refused run writes nothing
         refuse_to_overwrite_checkpoints(cfg)

@@ -8,7 +8,8 @@ from .margin_schedules import (MARGIN_SCHEDULES, exponential_margin,
 from .non_finite_loss_hook import NonFiniteLossHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'CheckpointFitHook','DatasetConsistencyHook', 'EpochSeedHook',
-    'MARGIN_SCHEDULES', 'MarginScheduleHook', 'NonFiniteLossHook', 'exponential_margin',
-    'linear_margin', 'margin_at', 'step_margin'
+    'AtomicCheckpointHook', 'CheckpointFitHook', 'DatasetConsistencyHook',
+    'EpochSeedHook', 'MARGIN_SCHEDULES', 'MarginScheduleHook',
+    'NonFiniteLossHook', 'exponential_margin', 'linear_margin', 'margin_at',
+    'step_margin'
 ]

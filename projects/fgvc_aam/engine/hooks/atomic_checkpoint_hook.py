@@ -121,17 +121,23 @@ class AtomicCheckpointHook(CheckpointHook):
     already passes) are refused at build time.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
-        allowed = [
+    @classmethod
+    def allowed_arguments(cls) -> List[str]:
+        """The keyword arguments it takes: those of ``CheckpointHook``."""
+        return [
             name for name, p in inspect.signature(
                 CheckpointHook.__init__).parameters.items()
             if name != 'self' and p.kind not in (p.VAR_KEYWORD,
                                                  p.VAR_POSITIONAL)
         ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        allowed = self.allowed_arguments()
         unknown = sorted(set(kwargs) - set(allowed))
         if unknown:
+            shown = ', '.join(f'{k}={kwargs[k]!r}' for k in unknown)
             raise TypeError(
-                f'{type(self).__name__}: unknown argument(s) {unknown}; '
+                f'{type(self).__name__}: unknown argument(s) {shown}; '
                 f'allowed: {", ".join(allowed)}')
         super().__init__(*args, **kwargs)
 
