@@ -256,6 +256,11 @@ class CUBWithBoxes(CUB):
         try:
             images, _, _, boxes = self._check_tables()
             data_list = super().load_data_list()
+            if not data_list:
+                raise DataValidationError(
+                    f'{self.train_test_split_file}: the {self.split} split is '
+                    f'empty (no line has is_train={int(self.split == "train")}'
+                    f'; {len(images)} images listed in {self.ann_file})')
             by_path = {
                 self.backend.join_path(self.img_prefix, fields[0]):
                 (idx, lineno)
