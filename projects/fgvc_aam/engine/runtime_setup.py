@@ -130,9 +130,9 @@ def add_checkpoint_fit_hook(cfg: Config) -> None:
         raise TypeError(f'{PARTIAL_LOAD_OPTION} must be True or False, got '
                         f'{allow!r}')
     hooks = list(cfg.get('custom_hooks') or [])
-    if not any(h.get('type') in ('CheckpointFitHook',
-                                 'mmpretrain.CheckpointFitHook')
-               for h in hooks):
+    if not any(isinstance(h, dict) and h.get('type') in (
+            'CheckpointFitHook', 'mmpretrain.CheckpointFitHook')
+            or type(h).__name__ == 'CheckpointFitHook' for h in hooks):
         hooks.append(dict(type='CheckpointFitHook', allow_partial=allow))
     cfg.custom_hooks = hooks
 
