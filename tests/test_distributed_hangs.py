@@ -11,7 +11,6 @@ Real ``torchrun`` jobs of two ranks whose processes go through the tools'
   (on main they keep running as orphans).
 """
 import os
-import os.path as osp
 import signal
 import subprocess
 import sys

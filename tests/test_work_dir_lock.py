@@ -5,7 +5,6 @@ A real ``tools/train.py`` parked mid-training holds the work dir; a second
 and the first one's PID, and writes nothing; after the first is killed
 with SIGKILL its lock is reclaimed, naming its PID.
 """
-import os
 import os.path as osp
 import signal
 import time
