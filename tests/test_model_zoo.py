@@ -211,6 +211,9 @@ def test_config_loads_and_model_builds(path, model):
     assert cfg.model.head.num_classes == NUM_CLASSES[data]
     params = sum(p.numel() for p in net.parameters())
     assert params == model['Metadata']['Parameters'], model['Name']
+    # the tools' config checks (issue 13) accept every released config
+    from projects.fgvc_aam.engine.config_checks import check_config
+    check_config(cfg)
 
 
 def _expand_braces(path: str) -> list:
