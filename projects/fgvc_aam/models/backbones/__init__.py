@@ -1,0 +1,3 @@
+from .resnet_last_stage import ResNetLastStage
+
+__all__ = ['ResNetLastStage']
