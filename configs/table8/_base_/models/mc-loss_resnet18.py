@@ -8,6 +8,9 @@
 # - classifier: global max pooling -> BN -> FC(512) -> BN -> ELU -> FC
 #   (lines 258-269).
 # Data sets with K != 200 classes use K x 3 channels (set in the config).
+# Init as the official (lines 173-179): Kaiming-normal fan-out convs
+# (MMPretrain's default), BN weight 1 / bias 0, PyTorch's default Linear
+# init (init_cfg=None).
 model = dict(
     type='ImageClassifier',
     backbone=dict(
@@ -17,7 +20,8 @@ model = dict(
         strides=(1, 2, 2, 1),
         last_stage_channels=600,
         out_indices=(3, ),
-        style='pytorch'),
+        style='pytorch',
+        zero_init_residual=False),  # official: every BN weight starts at 1
     neck=None,
     head=dict(
         type='MCLossHead',
