@@ -171,6 +171,13 @@ def test_config_matches_recipe(path):
             assert head.in_channels == 3 * head.num_classes
             cub.model.backbone.last_stage_channels = 3 * head.num_classes
             cub.model.head.in_channels = 3 * head.num_classes
+        if 'last_conv_channels' in backbone:  # official MC-loss VGG-16
+            assert list(backbone.last_conv_channels) == [
+                None, None, None, 3 * head.num_classes, 3 * head.num_classes]
+            assert head.in_channels == 3 * head.num_classes
+            cub.model.backbone.last_conv_channels = \
+                backbone.last_conv_channels
+            cub.model.head.in_channels = 3 * head.num_classes
         assert cfg.model.to_dict() == cub.model.to_dict()
 
 
@@ -330,3 +337,19 @@ def test_table8_mc_loss_resnet18_follows_the_official_script():
     assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
     assert cfg.param_scheduler.milestones == [150, 225]
     assert cfg.data_preprocessor.mean == [127.5] * 3
+
+
+def test_table8_mc_loss_vgg16_follows_the_official_script():
+    """CUB-200-2011.py (commit 1c1ff52): 14 x 14 x 600 maps at 224 px (line
+    60), 2 x 2 max pooling to 7 x 7, BN(29400)-FC(512)-BN-ELU-FC (lines
+    141-152), wd 5e-4."""
+    cfg = load('configs/table8/mc-loss_vgg16bn_1xb32-300e_cub.py')
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        feat = model.backbone(torch.randn(1, 3, 224, 224))[-1]
+    assert feat.shape == (1, 600, 14, 14)
+    assert model.head.pre_fc[0].num_features == 600 * 7 * 7
+    assert model.head.pre_fc[1].out_features == 512
+    assert model.head.mc_loss.sizes == [3] * 200
+    assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
+    assert cfg.model.backbone.init_cfg is None  # PyTorch's default init

@@ -348,3 +348,18 @@ def test_head_official_layout_and_classifier():
     with pytest.raises(ValueError, match='pool'):
         MODELS.build(dict(type='MCLossHead', num_classes=3, in_channels=9,
                           pool='mean'))
+
+
+def test_head_pool_size_flattens_the_pooled_maps():
+    """pool_size=2 on 4 x 4 maps = the official VGG-16 MaxPool2d(2, 2)
+    before flattening."""
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(type='MCLossHead', num_classes=2, in_channels=6, pool='max',
+             pool_size=2))
+    feat = torch.randn(3, 6, 4, 4)
+    assert head.fc.in_features == 6 * 2 * 2
+    with torch.no_grad():
+        ref = F.linear(F.max_pool2d(feat, 2, 2).flatten(1), head.fc.weight,
+                       head.fc.bias)
+        torch.testing.assert_close(head((feat, )), ref)

@@ -59,6 +59,10 @@ class MCLossHead(LinearClsHead):
         act_cfg (dict): Activation of the 1x1 reduction. Defaults to ReLU.
         pool (str): Pooling of the maps before the classifier, ``'avg'`` or
             ``'max'`` (official). Defaults to ``'avg'``.
+        pool_size (int): Output size of the pooling, flattened before the
+            classifier: 1 is global pooling; the official VGG-16 script
+            max-pools its 14 x 14 maps to 7 x 7 (``pool_size=7``).
+            Defaults to 1.
         hidden_channels (int, optional): If set, the classifier is the
             official ``BN1d -> Linear(hidden) -> BN1d -> ELU -> Linear``
             instead of one linear layer. Defaults to None.
@@ -76,6 +80,7 @@ class MCLossHead(LinearClsHead):
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  act_cfg: Optional[dict] = dict(type='ReLU'),
                  pool: str = 'avg',
+                 pool_size: int = 1,
                  hidden_channels: Optional[int] = None,
                  init_cfg: Optional[dict] = dict(
                      type='Normal', layer='Linear', std=0.01),
@@ -96,9 +101,11 @@ class MCLossHead(LinearClsHead):
         if hidden_channels is not None:
             hidden_channels = check_int('hidden_channels', hidden_channels,
                                         1, owner)
+        pool_size = check_int('pool_size', pool_size, 1, owner)
+        pooled = mc_channels * pool_size * pool_size
         super().__init__(
             num_classes=num_classes,
-            in_channels=hidden_channels or mc_channels,
+            in_channels=hidden_channels or pooled,
             init_cfg=init_cfg,
             **kwargs)
         self.feat_channels = in_channels
@@ -107,8 +114,8 @@ class MCLossHead(LinearClsHead):
             self.pre_fc = nn.Identity()
         else:  # official: BN -> FC -> BN -> ELU before the last FC
             self.pre_fc = nn.Sequential(
-                nn.BatchNorm1d(mc_channels),
-                nn.Linear(mc_channels, hidden_channels),
+                nn.BatchNorm1d(pooled),
+                nn.Linear(pooled, hidden_channels),
                 nn.BatchNorm1d(hidden_channels), nn.ELU(inplace=True))
         if in_channels != mc_channels:
             self.reduce = ConvModule(
@@ -125,8 +132,8 @@ class MCLossHead(LinearClsHead):
                     f'with the head ({value}); leave it out of `mc_loss`')
         mc_loss.update(shared)
         self.mc_loss = MODELS.build(mc_loss)
-        self.gap = (nn.AdaptiveAvgPool2d(1)
-                    if pool == 'avg' else nn.AdaptiveMaxPool2d(1))
+        self.gap = (nn.AdaptiveAvgPool2d(pool_size)
+                    if pool == 'avg' else nn.AdaptiveMaxPool2d(pool_size))
 
     def mc_maps(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """The (N, K*xi, H, W) maps the MC-loss and the classifier use."""
