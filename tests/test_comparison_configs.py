@@ -39,6 +39,7 @@ EXPECTED_HEAD = {
     'bcnn': 'LinearClsHead', 'mc-loss': 'MCLossHead',
     'mc-loss-ours': 'MCLossHead',
     'bcnn-compact': 'LinearClsHead', 'finetune': 'LinearClsHead',
+    'bcnn-fc': 'LinearClsHead', 'bcnn-all': 'LinearClsHead',
     'ma-cnn': 'MACNNHead',
     'pc': 'LinearClsHead', 'center-loss': 'CenterLossHead',
     'sphereface': 'SphereFaceHead', 'focal-loss': 'LinearClsHead',
@@ -156,8 +157,10 @@ def test_config_matches_recipe(path):
         assert cfg.optim_wrapper.optimizer.lr == 0.1
     elif data in CLASSES:  # an author's own recipe (README: differences)
         assert crops in ([448], [224]), crops
-        if crops == [448]:  # fine-tuned from ImageNet weights
-            assert backbone.init_cfg.type == 'Pretrained'
+        if crops == [448]:  # fine-tuned from ImageNet weights, or from
+            # an earlier stage (B-CNN's stage 2 loads stage 1)
+            assert cfg.get('load_from') or \
+                backbone.init_cfg.type == 'Pretrained'
     else:
         assert data == 'synthetic-fgvc'
     if data in CLASSES and data != 'cub' and osp.exists(
