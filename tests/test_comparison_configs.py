@@ -40,7 +40,7 @@ EXPECTED_HEAD = {
     'mc-loss-ours': 'MCLossHead',
     'bcnn-compact': 'LinearClsHead', 'finetune': 'LinearClsHead',
     'bcnn-fc': 'LinearClsHead', 'bcnn-all': 'LinearClsHead',
-    'ma-cnn': 'MACNNHead',
+    'ma-cnn': 'MACNNHead', 'ma-cnn-simple': 'MACNNHead',
     'pc': 'LinearClsHead', 'center-loss': 'CenterLossHead',
     'sphereface': 'SphereFaceHead', 'focal-loss': 'LinearClsHead',
     'coco-loss': 'COCOHead', 'lgm-loss': 'LGMHead', 'cosface': 'CosFaceHead'
@@ -103,7 +103,8 @@ def test_every_expected_config_exists():
     expected = [
         f'configs/{d}/{name}_2xb8-100e_{x}.py' for d, name in (
             ('bcnn', 'bcnn_vgg16'), ('mc_loss', 'mc-loss-ours_resnet50'),
-            ('baseline', 'finetune_resnet50'), ('ma_cnn', 'ma-cnn_vgg19'),
+            ('baseline', 'finetune_resnet50'),
+            ('ma_cnn', 'ma-cnn-simple_vgg19'),
             ('pairwise_confusion', 'pc_resnet50')) for x in data
     ] + ['configs/bcnn/bcnn-compact_vgg16_2xb8-100e_cub.py'] + [
         f'configs/mc_loss/mc-loss_resnet50_2xb32-300e_{x}.py' for x in data
@@ -205,6 +206,7 @@ def test_model_builds_and_computes_a_training_loss(path):
         'mc-loss': {'loss_ce', 'loss_dis', 'loss_div'},
         'mc-loss-ours': {'loss_ce', 'loss_dis', 'loss_div'},
         'ma-cnn': {'loss_cls', 'loss_part', 'loss_dis', 'loss_div'},
+        'ma-cnn-simple': {'loss_cls', 'loss_part', 'loss_dis', 'loss_div'},
         'center-loss': {'loss_ce', 'loss_center'},
         'lgm-loss': {'loss_cls', 'loss_lkd'},
     }.get(_method(path), {'loss'})
