@@ -3,7 +3,7 @@
 # src/bilinear_cnn_all.py): every layer trained, lr 0.01, weight decay 1e-5,
 # 25 epochs, batch 64 = 4 GPUs x 16, starting from stage 1
 # (bcnn-fc_vgg16_4xb16-55e_fgvc-aircraft.py). Train stage 1 first, then:
-#   bash tools/dist_train.sh configs/bcnn/bcnn-all_vgg16_4xb16-25e_fgvc-aircraft.py 4
+#   bash tools/dist_train.sh configs/bcnn/bcnn-all_vgg16_4xb16-25e_fgvc-aircraft.py 4  # noqa: E501
 # (or --cfg-options load_from=<another stage-1 checkpoint>).
 _base_ = ['./bcnn-fc_vgg16_4xb16-55e_fgvc-aircraft.py']
 

@@ -2,7 +2,7 @@
 # recipe stage 1 of 2 (github.com/HaoMood/bilinear-cnn, commit bcc2883,
 # src/bilinear_cnn_fc.py): the classifier alone, VGG-16 frozen, lr 1.0,
 # weight decay 1e-8, 55 epochs, batch 64 = 4 GPUs x 16 (the reference ran
-# DataParallel on 4 GPUs). Stage 2 is bcnn-all_vgg16_4xb16-25e_fgvc-aircraft.py,
+# DataParallel on 4 GPUs). Stage 2 is bcnn-all_vgg16_4xb16-25e_fgvc-aircraft.py,  # noqa: E501
 # which loads this run's last checkpoint.
 _base_ = [
     '../_base_/models/bcnn_vgg16.py',

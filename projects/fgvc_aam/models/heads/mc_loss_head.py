@@ -2,31 +2,28 @@
 
 Takes the backbone's last feature map (the model config uses ``neck=None``),
 optionally reduces it to ``num_classes * xi`` channels with a 1x1
-conv-BN-ReLU, classifies it with global average pooling + a linear layer
-(cross-entropy ``loss_ce``) and adds the MC-loss terms ``loss_dis`` and
+conv-BN-ReLU, pools it (average or max, to ``pool_size``), classifies it
+(one linear layer, or the official ``BN -> FC -> BN -> ELU -> FC``;
+cross-entropy ``loss_ce``) and adds the MC-loss terms ``loss_dis`` and
 ``loss_div`` of :class:`MutualChannelLoss` computed on the same maps. The
 three terms are logged separately; mmengine sums them.
 
-Deviations from the official code (github.com/PRIS-CV/Mutual-Channel-Loss),
-all documented choices:
+Layouts of the official code (github.com/PRIS-CV/Mutual-Channel-Loss; see
+``configs/mc_loss/README.md`` and ``configs/table8/README.md``):
 
-- Official models make the last conv layer itself output ``200 * 3 = 600``
-  channels (VGG-16: last conv widths 600; ResNet-18: ``layer4`` planes 600,
-  stride 1). We keep any MMPretrain backbone unchanged and add a 1x1
-  conv-BN-ReLU when ``in_channels != num_classes * xi`` (as the brief asks,
-  and so ImageNet weights load unchanged). With ``in_channels ==
-  num_classes * xi`` no layer is added.
-- The official classifier is max-pool -> BN -> FC(512) -> BN -> ELU -> FC
-  on the flattened maps; ours is GAP + one linear layer on the same
-  (MC-supervised) maps.
-- The CWA mask uses torch's RNG (see :mod:`..losses.mutual_channel_loss`).
+- ResNet-50 (``MC_ResNet50.py``, commit 9e495cc): ``channels_per_class=None``
+  shares all backbone channels among the classes (2048 = 152 x 10 + 48 x 11
+  for 200 classes, no 1x1 layer), ``pool='max'``, ``hidden_channels=512``.
+- ResNet-18 / VGG-16 from scratch (``CUB-200-2011_ResNet18.py``,
+  ``CUB-200-2011.py``): the backbone itself outputs ``200 * 3 = 600``
+  channels (``ResNetLastStage`` / ``VGGLastConv``), ``channels_per_class=3``,
+  ``pool='max'`` with ``pool_size=1`` (ResNet-18) or ``7`` (VGG-16, then
+  flattened), ``hidden_channels=512``.
 
-The official layout is available too (``configs/mc_loss/README.md``):
-``channels_per_class=None`` shares all backbone channels among the classes
-as ``MC_ResNet50.py`` does (2048 = 152 x 10 + 48 x 11 for 200 classes, no
-1x1 layer), ``pool='max'`` is the official global max pooling and
-``hidden_channels=512`` the official classifier
-``BN -> FC(512) -> BN -> ELU -> FC``.
+The defaults (1x1 conv-BN-ReLU to ``K x 3`` channels when ``in_channels !=
+num_classes * xi``, GAP + one linear layer) are our variant, which keeps any
+MMPretrain backbone unchanged (``mc-loss-ours_*`` configs). The CWA mask uses
+torch's RNG (see :mod:`..losses.mutual_channel_loss`).
 """
 from typing import Dict, List, Optional, Tuple, Union
 

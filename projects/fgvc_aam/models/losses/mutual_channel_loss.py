@@ -3,8 +3,9 @@
 Paper: "The Devil is in the Channels: Mutual-Channel Loss for Fine-Grained
 Image Classification". Reimplemented after reading the official code
 (github.com/PRIS-CV/Mutual-Channel-Loss, ``CUB-200-2011.py`` /
-``CUB-200-2011_ResNet18.py``: functions ``Mask`` and ``supervisor``, and
-``my_pooling.py``); no code is copied.
+``CUB-200-2011_ResNet18.py`` and ``MC_ResNet50.py`` of commit 9e495cc:
+functions ``Mask`` and ``supervisor``, and ``my_pooling.py``); no code is
+copied.
 
 Each of the ``K`` classes owns ``xi`` consecutive channels of the feature map
 ``F`` (shape ``(N, K*xi, H, W)``).
@@ -22,10 +23,13 @@ The official training loss, which this module reproduces, is::
 
     loss = CE(classifier) + alpha * L_dis + beta * (1 - L_div / xi)
 
-with ``alpha = 1.5``, ``beta = 20`` and ``xi = 3`` in both official scripts
-(``args.alpha_1``, ``args.beta_1``; the ``1 - . / xi`` form is the official
-``loss_2``). In the paper's notation ``L_MC = L_dis - lambda * L_div`` added
-with weight ``mu`` this is ``mu = alpha`` and ``lambda = beta / (alpha * xi)``
+with ``alpha = 1.5``, ``beta = 20`` and ``xi = 3`` in the two from-scratch
+scripts (``args.alpha_1``, ``args.beta_1``; the ``1 - . / xi`` form is the
+official ``loss_2``). The ResNet-50 script uses ``0.0005 * (L_dis + 10 *
+L_div')`` on 10 / 11 channels per class, 4 of them masked (``alpha = 0.0005,
+beta = 0.005``, ``channels_per_class`` a list, ``num_masked=4``). In the
+paper's notation ``L_MC = L_dis - lambda * L_div`` added with weight ``mu``
+this is ``mu = alpha`` and ``lambda = beta / (alpha * xi)``
 up to the constant ``beta``, which has no gradient. ``weight_dis`` is alpha,
 ``weight_div`` is beta.
 
