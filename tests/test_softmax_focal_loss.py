@@ -97,3 +97,23 @@ def test_bad_arguments(cfg, match):
     loss = MODELS.build(dict(type='SoftmaxFocalLoss', alpha=[1.0, 2.0]))
     with pytest.raises(ValueError, match='2 values for 3 classes'):
         loss(torch.randn(2, 3), torch.tensor([0, 1]))
+
+
+def test_sigmoid_form_stays_available_and_differs():
+    """MMPretrain's FocalLoss (sigmoid, alpha = 0.25) still builds under its
+    own name and computes the one-vs-all form (numpy oracle), which is not
+    the softmax form."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(4, 3)).astype(np.float32)
+    labels = np.array([0, 2, 1, 2])
+    sigmoid = MODELS.build(dict(type='FocalLoss', gamma=2.0, alpha=0.25))
+    p = 1 / (1 + np.exp(-logits.astype(np.float64)))
+    t = np.eye(3)[labels]
+    p_t = np.where(t == 1, p, 1 - p)
+    a_t = np.where(t == 1, 0.25, 0.75)
+    ref = (-a_t * (1 - p_t)**2 * np.log(p_t)).mean()
+    ours = sigmoid(torch.from_numpy(logits), torch.from_numpy(labels))
+    assert ours.item() == pytest.approx(ref, rel=1e-5)
+    softmax = MODELS.build(dict(type='SoftmaxFocalLoss', gamma=2.0))
+    assert softmax(torch.from_numpy(logits),
+                   torch.from_numpy(labels)).item() != pytest.approx(ref)
