@@ -25,7 +25,7 @@ num_classes * xi``, GAP + one linear layer) are our variant, which keeps any
 MMPretrain backbone unchanged (``mc-loss-ours_*`` configs). The CWA mask uses
 torch's RNG (see :mod:`..losses.mutual_channel_loss`).
 """
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -41,7 +41,7 @@ from .._checks import check_int, feature_map, labels_of
 
 @MODELS.register_module()
 class MCLossHead(LinearClsHead):
-    """GAP + linear classifier plus the MC-loss on the feature maps.
+    """Pooling + classifier plus the MC-loss on the feature maps.
 
     Args:
         num_classes (int): Number of classes ``K``.

@@ -52,18 +52,6 @@ from mmpretrain.registry import MODELS
 from .._checks import check_bool, check_float, check_int
 
 
-def channel_groups(feats: torch.Tensor, num_classes: int,
-                   channels_per_class: int) -> torch.Tensor:
-    """(N, K*xi, H, W) -> (N, K, xi, H*W), class k owning channels k*xi..."""
-    n, c, h, w = feats.shape
-    if c != num_classes * channels_per_class:
-        raise ValueError(
-            f'MutualChannelLoss expects num_classes * channels_per_class = '
-            f'{num_classes} * {channels_per_class} = '
-            f'{num_classes * channels_per_class} channels, got {c}')
-    return feats.reshape(n, num_classes, channels_per_class, h * w)
-
-
 def split_channels(channels: int, num_classes: int) -> List[int]:
     """Channels per class when all ``channels`` are shared by ``num_classes``:
     ``floor(C / K)`` each, the last ``C mod K`` classes one more.
@@ -90,29 +78,6 @@ def class_runs(sizes: Sequence[int]) -> List[Tuple[int, int, int]]:
         channel += (j - i) * sizes[i]
         i = j
     return runs
-
-
-def mc_dis_loss(feats: torch.Tensor, target: torch.Tensor, num_classes: int,
-                channels_per_class: int,
-                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """L_dis: CWA mask -> CCMP -> GAP -> softmax cross-entropy.
-
-    ``mask`` broadcasts to (N, K, xi) (e.g. (1, K, xi)); None means no mask.
-    """
-    groups = channel_groups(feats, num_classes, channels_per_class)
-    if mask is not None:
-        groups = groups * mask.to(groups.dtype).unsqueeze(-1)
-    # CCMP then GAP: max over the class's channels, mean over the positions.
-    logits = groups.amax(dim=2).mean(dim=-1)
-    return F.cross_entropy(logits, target)
-
-
-def mc_div_term(feats: torch.Tensor, num_classes: int,
-                channels_per_class: int) -> torch.Tensor:
-    """The paper's L_div: mean over (n, k) of sum_hw max_j softmax_hw(F_kj)."""
-    groups = channel_groups(feats, num_classes, channels_per_class)
-    spatial_softmax = groups.softmax(dim=-1)
-    return spatial_softmax.amax(dim=2).sum(dim=-1).mean()
 
 
 @MODELS.register_module()
