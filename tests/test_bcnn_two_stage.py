@@ -49,6 +49,10 @@ def test_stages_follow_the_reference_readme(data):
     # Stage 2 starts from stage 1's last checkpoint.
     assert two.load_from == (f'work_dirs/bcnn-fc_vgg16_4xb16-55e_{data}/'
                              f'epoch_{one.train_cfg.max_epochs}.pth')
+    assert one.model.backbone.frozen_stages == 5
+    assert two.model.backbone.frozen_stages == -1
+    if data != 'cub':  # same models up to the class count: build one
+        return
     # Stage 1 freezes every VGG-16 layer; stage 2 trains them all.
     for cfg, frozen in ((one, True), (two, False)):
         model = MODELS.build(cfg.model)
