@@ -27,7 +27,9 @@ EXPECTED = sorted(
      for bb in ('resnet50', 'resnet101')
      for d in ('cub', 'fgvc-aircraft', 'stanford-cars')] +
     [f'configs/aam/{m}_resnet50_8xb2-100e_cub.py'
-     for m in ('arcface-m0.5', 'aam-step', 'aam-linear', 'aam-exp')])
+     for m in ('arcface-m0.5', 'aam-step', 'aam-linear', 'aam-exp')] +
+    [f'configs/baseline/finetune_resnet50_8xb2-100e_{d}.py'
+     for d in ('cub', 'fgvc-aircraft', 'stanford-cars')])
 ALIASES = {
     'configs/aam_resnet50_cub.py': 'two-branch-aam-step_resnet50_{}-100e_cub',
     'configs/aam_resnet101_cub.py':
@@ -43,7 +45,7 @@ def _cfg(path):
     return Config.fromfile(osp.join(ROOT, path))
 
 
-def test_flagship_and_table9_have_8gpu_siblings():
+def test_flagship_table9_and_baseline_have_8gpu_siblings():
     assert EIGHT == EXPECTED
 
 
