@@ -3,7 +3,7 @@
 # there flow through). With 2 images per GPU plain BatchNorm would
 # normalise 2 images, so the backbone uses SyncBN (statistics over all
 # GPUs; the GAP neck and the linear head have no norm layer). Run:
-#   bash tools/dist_train.sh configs/baseline/finetune_resnet50_8xb2-100e_stanford-cars.py 8
+#   bash tools/dist_train.sh configs/baseline/finetune_resnet50_8xb2-100e_stanford-cars.py 8  # noqa: E501
 _base_ = ['./finetune_resnet50_2xb8-100e_stanford-cars.py']
 
 model = dict(backbone=dict(norm_cfg=dict(type='SyncBN', requires_grad=True)))
