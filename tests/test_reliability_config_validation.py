@@ -77,6 +77,11 @@ COMPONENTS = {
     'PairwiseConfusionLoss': ('model', dict()),
     'AtomicCheckpointHook': ('hook', dict(interval=1, max_keep_ckpts=1)),
     'CheckpointFitHook': ('hook', dict()),
+    'SoftmaxFocalLoss': ('model', dict()),
+    'ResNetLastStage': ('model', dict(depth=18, base_channels=8,
+                                      last_stage_channels=12)),
+    'VGGLastConv': ('model', dict(depth=11,
+                                  last_conv_channels=(None, ) * 4 + (12, ))),
 }
 
 #: (component, bad kwargs, text the message must contain)
@@ -235,6 +240,25 @@ CASES = [
     ('PairwiseConfusionLoss', dict(squared='no'), '`squared`'),  # added
     ('PairwiseConfusionLoss', dict(only_different_labels=None),
      '`only_different_labels`'),  # added
+    ('SoftmaxFocalLoss', dict(gamma=-1), '`gamma`'),
+    ('SoftmaxFocalLoss', dict(alpha=NAN), '`alpha`'),
+    ('SoftmaxFocalLoss', dict(reduction='avg'), '`reduction`'),
+    ('SoftmaxFocalLoss', dict(loss_weight='1'), '`loss_weight`'),
+    # official MC-loss layouts
+    ('MCLossHead', dict(pool='mean'), '`pool`'),
+    ('MCLossHead', dict(pool_size=0), '`pool_size`'),
+    ('MCLossHead', dict(hidden_channels=0), '`hidden_channels`'),
+    ('MutualChannelLoss', dict(channels_per_class=[3, 3]),
+     '`channels_per_class`'),
+    ('MutualChannelLoss', dict(channels_per_class=[3, 3, 0, 3]),
+     '`channels_per_class`'),
+    ('ResNetLastStage', dict(last_stage_channels=0),
+     '`last_stage_channels`'),
+    ('ResNetLastStage', dict(depth=50, last_stage_channels=6),
+     '`last_stage_channels`'),
+    ('VGGLastConv', dict(last_conv_channels=(None, 0, None, None, None)),
+     '`last_conv_channels`'),
+    ('VGGLastConv', dict(last_conv_channels=(None, )), '`last_conv_channels`'),
 ]
 
 

@@ -140,7 +140,9 @@ def check_num_classes(model, datasets: Iterable) -> None:
 
     Every submodule of ``model`` (data preprocessor, heads, losses...)
     that has an integer attribute ``num_classes`` must agree with
-    ``len(dataset.metainfo['classes'])`` of every data set given.
+    ``len(dataset.metainfo['classes'])`` of every data set given, except
+    values <= 0: MMPretrain's backbones (e.g. ``VGG(num_classes=-1)``) use
+    them for "no classifier".
 
     Raises:
         DataValidationError: naming the module and both values.
@@ -165,7 +167,7 @@ def check_num_classes(model, datasets: Iterable) -> None:
     for mod_name, mod in model.named_modules():
         value = getattr(mod, 'num_classes', None)
         if isinstance(value, int) and not isinstance(value, bool) \
-                and value != n0:
+                and value > 0 and value != n0:
             field = f'model.{mod_name}.num_classes' if mod_name \
                 else 'model.num_classes'
             if mod_name == 'data_preprocessor':
