@@ -12,6 +12,10 @@ default_hooks = dict(
     dataset_consistency=dict(type='DatasetConsistencyHook'),
     checkpoint=dict(
         type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
+    # checkpoints hold plain types only: plain `torch.load(weights_only=True)`
+    # (publish_model.py, get_model) reads them; --resume restores mmengine's
+    # message-hub objects
+    plain_checkpoint=dict(type='PlainCheckpointHook'),
 )
 
 # Reproducible by default; set `deterministic=True` for bit-exact CPU reruns.
