@@ -20,3 +20,12 @@ default_hooks = dict(
 
 # Reproducible by default; set `deterministic=True` for bit-exact CPU reruns.
 randomness = dict(seed=0, deterministic=False)
+
+# MMPretrain's visualizer, restated without the `_scope_` key that inheriting
+# from `mmpretrain::` adds (upstream browse_dataset.py passes every key of it
+# to the Visualizer). For TensorBoard (needs `pip install tensorboard`):
+# --cfg-options "visualizer.vis_backends=[dict(type='LocalVisBackend'),dict(type='TensorboardVisBackend')]"
+visualizer = dict(
+    _delete_=True,
+    type='UniversalVisualizer',
+    vis_backends=[dict(type='LocalVisBackend')])
