@@ -137,6 +137,13 @@ def test_quickstart_tool_generates_trains_tests_and_reruns(tmp_path):
     ckpt = re.search(r'checkpoint\s+(\S+)', summary).group(1)
     assert osp.isfile(ckpt if osp.isabs(ckpt) else osp.join(ROOT, ckpt))
     assert osp.isfile(osp.join(work, 'tiny_dist_two_branch.py'))
+    picture = re.search(r'picture \(test images, boxes\)\s+(\S+)',
+                        summary).group(1)
+    assert picture == osp.join(work, 'test_images.png')
+    import cv2
+    img = cv2.imread(picture)
+    assert img is not None and img.shape[0] > 100 and img.std() > 0
+    assert 'saved 8 images' in first.stdout  # 4 classes x 2 test images
     again = python_tool(*cmd)
     assert '--resume' in again.stdout
     with open(osp.join(work, 'test_metrics.json')) as f:
