@@ -117,7 +117,8 @@ def test_list_models_and_get_model_find_ours():
     with open(osp.join(ROOT, 'configs/two_branch/metafile.yml')) as f:
         names = sorted(m['Name'] for m in yaml.safe_load(f)['Models'])
     assert list_models('*two-branch*') == names
-    model = get_model('two-branch-aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc')
+    model = get_model(
+        'two-branch-aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc')
     assert type(model).__name__ == 'TwoBranchClassifier'
     # built with the config's data_preprocessor, as the Runner does
     assert model.data_preprocessor.std.flatten().tolist() == pytest.approx(

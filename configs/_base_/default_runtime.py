@@ -23,8 +23,8 @@ randomness = dict(seed=0, deterministic=False)
 
 # MMPretrain's visualizer, restated without the `_scope_` key that inheriting
 # from `mmpretrain::` adds (upstream browse_dataset.py passes every key of it
-# to the Visualizer). For TensorBoard (needs `pip install tensorboard`):
-# --cfg-options "visualizer.vis_backends=[dict(type='LocalVisBackend'),dict(type='TensorboardVisBackend')]"
+# to the Visualizer). TensorBoard (needs `pip install tensorboard`): add
+# dict(type='TensorboardVisBackend') to vis_backends (see the README).
 visualizer = dict(
     _delete_=True,
     type='UniversalVisualizer',
