@@ -20,4 +20,6 @@ from .apis.model_index import register_model_index  # noqa: E402
 
 register_model_index()
 
-__all__ = ['allow_mmengine_checkpoints', 'register_model_index', '__version__']
+__all__ = [
+    'allow_mmengine_checkpoints', 'register_model_index', '__version__'
+]
