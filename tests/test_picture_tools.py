@@ -56,3 +56,21 @@ def test_vis_localization_equals_tools_test(synthetic_root, checkpoint,
         assert rec['gt_label'] == int(ref['gt_label'])
         assert rec['gt_bbox'] == pytest.approx(
             ref['gt_bboxes'].reshape(-1).tolist(), abs=1e-4)
+
+
+def test_vis_cam_draws_both_branches(synthetic_root, checkpoint, tmp_path):
+    """Two images of a two-branch model: raw panel and object panel per
+    image (oracle: the layout, 2 images x 2 panels of 3 in at 100 dpi in
+    one row); the object panel (second) is not blank, also without
+    ground-truth boxes (an image folder)."""
+    import cv2
+    out = str(tmp_path / 'cam.png')
+    proc = python_tool('tools/visualization/vis_cam.py', CONFIG,
+                       '--checkpoint', checkpoint, '--img-dir',
+                       osp.join(synthetic_root, 'images'), '--num', '2',
+                       '--out', out, '--cfg-options',
+                       'model.head.num_classes=4')
+    assert 'saved 2 images (two-branch model)' in proc.stdout
+    img = cv2.imread(out)
+    assert img.shape[:2] == (300, 1200)
+    assert img[40:280, 320:580].std() > 5  # the object panel of image 0

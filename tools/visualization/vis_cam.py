@@ -151,11 +151,11 @@ def main():
         ax.set_title(f'{title_of(preds[i], samples[i], classes)}\n'
                      f'CAM (raw) of {label_of(classes, raw_labels[i])}',
                      fontsize=8)
-        if two_branch:
-            draw_box(ax, boxes[i], 'white')
         gt = samples[i].get('gt_bboxes', None)
         if gt is not None and len(torch.as_tensor(gt).reshape(-1, 4)):
             draw_box(ax, torch.as_tensor(gt).reshape(-1, 4)[0], 'lime')
+        if two_branch:
+            draw_box(ax, boxes[i], 'white')
             ax2 = axes[i * panels + 1]
             ax2.imshow(show_cam_on_image(to_float_rgb(crop_shown[i]),
                                          obj_cams[i], use_rgb=True))
