@@ -128,14 +128,17 @@ def main():
             draw_box(ax, gt[0], 'lime')
             iou = float(box_iou(boxes[i:i + 1].cpu(), gt).max())
             ious.append(iou)
-            title += f'  IoU {iou:.2f}'
+            title += f'\nbox IoU {iou:.2f}'
             record.update(gt_bbox=[float(v) for v in gt[0]], iou=iou)
         records.append(record)
         ax.set_xlim(0, width)
         ax.set_ylim(height, 0)
-        ax.set_title(title, fontsize=8)
+        correct = record.get('gt_label') == record['pred_label']
+        ax.set_title(title, fontsize=7,
+                     color='darkgreen' if correct else 'black')
     fig.suptitle('channel aggregation A (heat), mask M (white), predicted '
-                 'box (red), ground truth (green)', fontsize=9)
+                 'box (red), ground-truth box (green); title in green: '
+                 'class predicted correctly', fontsize=9)
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     fig.savefig(args.out, dpi=100)

@@ -139,15 +139,17 @@ def label_of(classes: Optional[Sequence[str]], label) -> str:
 
 
 def title_of(pred, sample, classes: Optional[Sequence[str]] = None,
-             width: int = 28) -> str:
-    """Two-line title: predicted class and score; ground-truth class (when
-    the sample has one)."""
+             width: int = 34) -> str:
+    """Title lines: predicted class and score; ground-truth class (when
+    the sample has one). Names are shown with spaces for underscores and
+    wrapped at ``width`` characters."""
+    import textwrap
 
-    def cut(text):
-        return text if len(text) <= width else text[:width - 3] + '...'
+    def wrap(text):
+        return textwrap.wrap(text.replace('_', ' '), width) or ['']
 
     score = float(pred.pred_score.max())
-    lines = [cut(f'pred: {label_of(classes, pred.pred_label)} {score:.2f}')]
+    lines = wrap(f'pred: {label_of(classes, pred.pred_label)} {score:.2f}')
     if 'gt_label' in sample and len(sample.gt_label):
-        lines.append(cut(f'gt: {label_of(classes, sample.gt_label)}'))
+        lines += wrap(f'true: {label_of(classes, sample.gt_label)}')
     return '\n'.join(lines)
