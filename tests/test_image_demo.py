@@ -45,6 +45,21 @@ def test_inferencer_box_is_the_input_box_mapped_back_by_hand(files):
     assert result['pred_class'] == CLASSES[result['pred_label']]
 
 
+def test_inferencer_show_dir_draws_the_box(files, tmp_path):
+    """Oracle: the red box outline at the hand-mapped box in the image's
+    own pixels (BGR (0, 0, 255))."""
+    import projects.fgvc_aam  # noqa: F401
+    from projects.fgvc_aam.apis import FGVCInferencer
+    img, ckpt = files
+    result = FGVCInferencer(CONFIG, pretrained=ckpt)(
+        img, show_dir=str(tmp_path))[0]
+    drawn = cv2.imread(str(tmp_path / 'bird.png'))
+    assert drawn.shape == cv2.imread(img).shape
+    x1, y1, x2, y2 = (int(round(v)) for v in result['pred_bbox'])
+    y_mid = (y1 + y2) // 2
+    assert drawn[y_mid, min(x2, 149)].tolist() == [0, 0, 255]
+
+
 def test_image_demo_prints_json_and_draws(files, tmp_path):
     import projects.fgvc_aam  # noqa: F401
     from projects.fgvc_aam.apis import FGVCInferencer
