@@ -15,7 +15,20 @@ default_hooks = dict(
     checkpoint=dict(
         type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3,
         save_best='auto'),
+    # checkpoints hold plain types only: plain `torch.load(weights_only=True)`
+    # (publish_model.py, get_model) reads them; --resume restores mmengine's
+    # message-hub objects
+    plain_checkpoint=dict(type='PlainCheckpointHook'),
 )
 
 # Reproducible by default; set `deterministic=True` for bit-exact CPU reruns.
 randomness = dict(seed=0, deterministic=False)
+
+# MMPretrain's visualizer, restated without the `_scope_` key that inheriting
+# from `mmpretrain::` adds (upstream browse_dataset.py passes every key of it
+# to the Visualizer). TensorBoard (needs `pip install tensorboard`): add
+# dict(type='TensorboardVisBackend') to vis_backends (see the README).
+visualizer = dict(
+    _delete_=True,
+    type='UniversalVisualizer',
+    vis_backends=[dict(type='LocalVisBackend')])

@@ -6,10 +6,11 @@ from .margin_schedule_hook import MarginScheduleHook
 from .margin_schedules import (MARGIN_SCHEDULES, exponential_margin,
                                linear_margin, margin_at, step_margin)
 from .non_finite_loss_hook import NonFiniteLossHook
+from .plain_checkpoint_hook import PlainCheckpointHook
 
 __all__ = [
     'AtomicCheckpointHook', 'CheckpointFitHook', 'DatasetConsistencyHook',
     'EpochSeedHook', 'MARGIN_SCHEDULES', 'MarginScheduleHook',
-    'NonFiniteLossHook', 'exponential_margin', 'linear_margin', 'margin_at',
-    'step_margin'
+    'NonFiniteLossHook', 'PlainCheckpointHook', 'exponential_margin',
+    'linear_margin', 'margin_at', 'step_margin'
 ]
