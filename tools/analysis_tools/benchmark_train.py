@@ -68,6 +68,9 @@ MODEL_NAMES = ('baseline', 'aam', 'two_branch_softmax', 'two_branch_aam')
 GOALS = dict(two_over_single_max=2.05, aam_over_linear_max=1.03,
              localizer_share_max=0.005)
 AAM_MARGIN = 0.5  # the step schedule's last margin (eq. 56)
+# wall: elapsed time; cpu: this process's CPU time (user + system, all its
+# threads), insensitive to other processes on a shared CPU
+CLOCKS = dict(wall=time.perf_counter, cpu=time.process_time)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -87,6 +90,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--channels-last', action='store_true',
                         help='models (and so activations) in channels-last '
                         'memory format')
+    parser.add_argument('--clock', choices=tuple(CLOCKS), default='wall',
+                        help='what the table and ratios use: wall time, or '
+                        'the process\'s CPU time (CPU device; with '
+                        '--threads 1 it equals wall time on an idle '
+                        'machine and ignores other processes on a shared '
+                        'one). JSON has both.')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (default: torch\'s choice)')
     parser.add_argument('--json', default=None, metavar='OUT',
@@ -148,7 +157,7 @@ class Meter:
     def __init__(self, fn: Callable[[], None], device: torch.device,
                  resident: Callable[[], int]):
         self.fn, self.device, self.resident = fn, device, resident
-        self.times: List[float] = []
+        self.times: Dict[str, List[float]] = {clock: [] for clock in CLOCKS}
         self.peak: Optional[int] = None
 
     def __call__(self, record: bool) -> None:
@@ -157,12 +166,12 @@ class Meter:
         if cuda:
             torch.cuda.reset_peak_memory_stats(self.device)
             before = torch.cuda.memory_allocated(self.device)
-        start = time.perf_counter()
+        start = {clock: now() for clock, now in CLOCKS.items()}
         self.fn()
         sync(self.device)
-        elapsed = time.perf_counter() - start
         if record:
-            self.times.append(elapsed)
+            for clock, now in CLOCKS.items():
+                self.times[clock].append(now() - start[clock])
         if cuda:
             extra = torch.cuda.max_memory_allocated(self.device) - before
             peak = self.resident() + extra
@@ -185,16 +194,17 @@ def cpu_peak_bytes(fn: Callable[[], None], resident: int) -> int:
     return resident + top
 
 
-def median_time(fn: Callable[[], object], device: torch.device,
-                reps: int) -> float:
+def median_time(fn: Callable[[], object], device: torch.device, reps: int,
+                clock: str = 'wall') -> float:
+    now = CLOCKS[clock]
     fn()
     times = []
     for _ in range(reps):
         sync(device)
-        start = time.perf_counter()
+        start = now()
         fn()
         sync(device)
-        times.append(time.perf_counter() - start)
+        times.append(now() - start)
     return statistics.median(times)
 
 
@@ -222,6 +232,8 @@ def benchmark(args: argparse.Namespace) -> dict:
     device = torch.device(args.device)
     if args.amp and device.type != 'cuda':
         raise SystemExit('--amp needs CUDA (MMEngine AmpOptimWrapper)')
+    if args.clock == 'cpu' and device.type != 'cpu':
+        raise SystemExit('--clock cpu is for the CPU device')
     torch.manual_seed(0)
     size, batch = args.img_size, args.batch
     fmt = torch.channels_last if args.channels_last else \
@@ -262,23 +274,26 @@ def benchmark(args: argparse.Namespace) -> dict:
                 meters[name](record)
         order.reverse()
 
+    clock = args.clock
     results = dict(
         device=device_name(device), torch=torch.__version__,
         depth=args.depth, img_size=size, batch=batch, iters=args.iters,
-        amp=args.amp, channels_last=args.channels_last,
+        clock=clock, amp=args.amp, channels_last=args.channels_last,
         caching_malloc=malloc,
         caching_malloc_skipped=caching_malloc_skip_reason(), models={},
         goals=GOALS)
     for kind, meters in (('train', train), ('infer', infer)):
-        base = meters['baseline'].times
         for name in MODEL_NAMES:
-            times = meters[name].times
             entry = results['models'].setdefault(name, {})
-            step = statistics.median(times)
-            entry[f'{kind}_step_ms'] = 1e3 * step
-            entry[f'{kind}_images_per_s'] = batch / step
-            entry[f'{kind}_vs_baseline'] = statistics.median(
-                t / b for t, b in zip(times, base))
+            for clk in CLOCKS:
+                times = meters[name].times[clk]
+                base = meters['baseline'].times[clk]
+                suffix = '' if clk == clock else f'_{clk}'
+                step = statistics.median(times)
+                entry[f'{kind}_step_ms{suffix}'] = 1e3 * step
+                entry[f'{kind}_images_per_s{suffix}'] = batch / step
+                entry[f'{kind}_vs_baseline{suffix}'] = statistics.median(
+                    t / b for t, b in zip(times, base))
             peak = meters[name].peak
             if peak is None:  # CPU: one profiled step
                 model, resident = models[name]
@@ -293,18 +308,25 @@ def benchmark(args: argparse.Namespace) -> dict:
         inputs = model.data_preprocessor(data, False)['inputs']
         outs = model.backbone(inputs)
     t_loc = median_time(lambda: model.localize(outs, (size, size)), device,
-                        max(args.iters, 20))
+                        max(args.iters, 20), clock)
     boxes = model.localize(outs, (size, size))
     t_crop = median_time(lambda: model.crop(inputs, boxes), device,
-                         max(args.iters, 5))
+                         max(args.iters, 5), clock)
     two_step = results['models']['two_branch_aam']['train_step_ms'] / 1e3
-    single = train['aam'].times
+    single = train['aam'].times[clock]
+    other = [c for c in CLOCKS if c != clock][0]
+    results[f'two_over_single_{other}'] = statistics.median(
+        t / s for t, s in zip(train['two_branch_aam'].times[other],
+                              train['aam'].times[other]))
+    results[f'aam_over_linear_{other}'] = results['models']['aam'][
+        f'train_vs_baseline_{other}']
     results.update(
         feature_map=list(outs[-1].shape[1:]),
         localizer_ms=1e3 * t_loc, localizer_share=t_loc / two_step,
         crop_ms=1e3 * t_crop, crop_share=t_crop / two_step,
         two_over_single=statistics.median(
-            t / s for t, s in zip(train['two_branch_aam'].times, single)),
+            t / s for t, s in zip(train['two_branch_aam'].times[clock],
+                                  single)),
         two_softmax_over_baseline=results['models']['two_branch_softmax'][
             'train_vs_baseline'],
         aam_over_linear=results['models']['aam']['train_vs_baseline'])
@@ -321,7 +343,8 @@ def benchmark(args: argparse.Namespace) -> dict:
 def format_table(res: dict) -> str:
     lines = [
         f"ResNet-{res['depth']}, {res['img_size']} px, batch {res['batch']}, "
-        f"{res['iters']} interleaved rounds, amp={res['amp']}, "
+        f"{res['iters']} interleaved rounds, {res['clock']} time, "
+        f"amp={res['amp']}, "
         f"channels_last={res['channels_last']}, caching malloc="
         f"{res['caching_malloc']}; {res['device']}",
         '| model | train img/s | train x baseline | train peak MiB '
@@ -389,14 +412,19 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if args.compare_malloc:
         runs = compare_malloc(strip_json_arg(argv))
         on, off = runs['caching_malloc'], runs['glibc_default']
-        print('\ncaching malloc on / off (two runs, one after the other):')
-        print('| | two / single | AAM / linear | two-branch AAM train '
+        other = [c for c in CLOCKS if c != args.clock][0]
+        print('\ncaching malloc off / on (two runs, one after the other; '
+              f'{args.clock} time, {other} time in brackets):')
+        print('| malloc | two / single | AAM / linear | two-branch AAM train '
               'img/s |\n|---|---|---|---|')
-        for label, r in (('glibc default', off), ('caching malloc', on)):
-            print(f"| {label} | {r['two_over_single']:.3f} | "
-                  f"{r['aam_over_linear']:.3f} | "
-                  f"{r['models']['two_branch_aam']['train_images_per_s']:.2f}"
-                  ' |')
+        for label, r in (('glibc default', off), ('caching', on)):
+            m = r['models']['two_branch_aam']
+            print(f"| {label} | {r['two_over_single']:.3f} "
+                  f"({r[f'two_over_single_{other}']:.3f}) | "
+                  f"{r['aam_over_linear']:.3f} "
+                  f"({r[f'aam_over_linear_{other}']:.3f}) | "
+                  f"{m['train_images_per_s']:.3f} "
+                  f"({m[f'train_images_per_s_{other}']:.3f}) |")
         results = dict(compare_malloc=runs)
     else:
         results = benchmark(args)
