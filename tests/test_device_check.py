@@ -48,10 +48,13 @@ def test_benchmark_train_fields(out, variant):
     # same ResNet-18 + 200-way linear layer as torchvision's
     params = sum(p.numel() for p in torchvision.models.resnet18(
         num_classes=200).parameters())
+    assert res['clock'] == 'wall'  # the default; CPU time is in *_cpu
     for name, m in res['models'].items():
         for kind in ('train', 'infer'):
             step_s = m[f'{kind}_step_ms'] / 1e3
             assert step_s > 0 and math.isfinite(step_s)
+            assert m[f'{kind}_step_ms_cpu'] > 0
+            assert math.isfinite(m[f'{kind}_vs_baseline_cpu'])
             assert m[f'{kind}_images_per_s'] == pytest.approx(2 / step_s)
             assert math.isfinite(m[f'{kind}_vs_baseline'])
             assert m[f'{kind}_vs_baseline'] > 0
@@ -62,6 +65,7 @@ def test_benchmark_train_fields(out, variant):
         assert res['models']['baseline'][f'{kind}_vs_baseline'] == 1.0
     assert res['feature_map'] == [512, 1, 1]  # 32 px / stride 32
     for key in ('two_over_single', 'aam_over_linear', 'localizer_share',
+                'two_over_single_cpu', 'aam_over_linear_cpu',
                 'crop_share', 'two_softmax_over_baseline'):
         assert math.isfinite(res[key]) and res[key] > 0, key
     assert res['localizer_share'] == pytest.approx(
@@ -96,6 +100,9 @@ def test_benchmark_data_fields(out):
     assert res['workers'] == 1 and res['images'] > 0
     per_worker = res['images_per_s_per_worker']
     assert per_worker > 0 and math.isfinite(per_worker)
+    assert res['images_per_cpu_s'] > 0
+    assert math.isfinite(res['images_per_cpu_s'])
+    assert res['per_worker_clock'] == 'wall'  # the default sizes with it
     needed = res['workers_needed']
     expected = {f'train_{v}:{m}' for v in ('fp32', 'channels_last')
                 for m in MODELS}

@@ -13,7 +13,9 @@ timed.
 
 workers needed = ceil(training images/s of the GPU / images/s per worker),
 for each training rate in ``--train-json`` (a ``benchmark_train.py`` output)
-and ``--gpu-images-per-s``.
+and ``--gpu-images-per-s``. ``--per-worker cpu`` sizes with images per CPU
+second instead (the rate of a worker with a core of its own; use it on a
+shared machine, where wall-clock rates understate it).
 
     python tools/analysis_tools/benchmark_data.py --num-images 96 \
         --train-json work_dirs/benchmark_train.json --json data.json
@@ -23,11 +25,13 @@ import json
 import math
 import os
 import os.path as osp
+import resource
 import sys
 import tempfile
 import time
 from typing import Dict, List, Optional
 
+import cv2
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -66,6 +70,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'needed for each model\'s training images/s')
     parser.add_argument('--gpu-images-per-s', type=float, nargs='*',
                         default=[], help='further training rates to size')
+    parser.add_argument('--per-worker', choices=('wall', 'cpu'),
+                        default='wall', help='rate used to size workers: '
+                        'images/s per worker, or images per CPU second')
     parser.add_argument('--json', default=None, metavar='OUT')
     return parser.parse_args(argv)
 
@@ -95,28 +102,45 @@ def build_dataset(config: str, roots: List[str]):
     return ConcatDataset(datasets), cfg.train_dataloader.dataset.pipeline
 
 
+def cpu_seconds(children: bool) -> float:
+    """User + system CPU time of this process, or of its reaped children."""
+    usage = resource.getrusage(
+        resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(dataset, workers: int, batch: int, epochs: int) -> Dict:
-    """Images/s through a DataLoader, after its first batch."""
+    """Images/s through a DataLoader, after its first batch (wall time);
+    and images per CPU second of the process(es) that ran the pipeline
+    (the workers, reaped at the end, over their whole life)."""
+    cpu_start = cpu_seconds(children=workers > 0)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=batch, shuffle=True, num_workers=workers,
         collate_fn=pseudo_collate, persistent_workers=workers > 0,
         generator=torch.Generator().manual_seed(0))
-    images, start = 0, None
-    shape = None
+    images = total = 0
+    start = shape = None
     for _ in range(epochs + 1):
         for data in loader:
+            total += len(data['inputs'])
             if start is None:  # first batch: start-up, not timed
                 start = time.perf_counter()
+                cpu_first = cpu_seconds(children=False)
                 shape = list(data['inputs'][0].shape)
                 continue
             images += len(data['inputs'])
         if images >= epochs * len(dataset) - batch:
             break
     elapsed = time.perf_counter() - start
+    if workers:
+        del loader  # shuts the workers down, so their CPU time is counted
+        cpu_rate = total / (cpu_seconds(children=True) - cpu_start)
+    else:
+        cpu_rate = images / (cpu_seconds(children=False) - cpu_first)
     rate = images / elapsed
     return dict(images=images, seconds=elapsed, images_per_s=rate,
                 images_per_s_per_worker=rate / max(workers, 1),
-                output_shape=shape)
+                images_per_cpu_s=cpu_rate, output_shape=shape)
 
 
 def workers_needed(rates: Dict[str, float], per_worker: float) -> Dict:
@@ -128,6 +152,7 @@ def workers_needed(rates: Dict[str, float], per_worker: float) -> Dict:
 def main(argv: Optional[List[str]] = None) -> Dict:
     args = parse_args(argv)
     enable_caching_malloc()
+    cv2.setNumThreads(0)  # as MMEngine's runner (mp_cfg.opencv_num_threads)
     with tempfile.TemporaryDirectory() as tmp:
         roots = make_images(tmp, args.num_images)
         dataset, pipeline = build_dataset(args.config, roots)
@@ -150,14 +175,17 @@ def main(argv: Optional[List[str]] = None) -> Dict:
         mean_jpeg_kib=sum(sizes) / len(sizes) / 1024, workers=args.workers,
         cpu_threads=torch.get_num_threads(),
         train_json=args.train_json, train_devices=devices,
+        per_worker_clock=args.per_worker,
         workers_needed=workers_needed(rates, result[
-            'images_per_s_per_worker']))
+            'images_per_s_per_worker' if args.per_worker == 'wall' else
+            'images_per_cpu_s']))
     print(f"{result['num_images']} JPEGs of CUB sizes (mean "
           f"{result['mean_jpeg_kib']:.0f} KiB), pipeline "
           f"{' -> '.join(result['pipeline'])}, output "
           f"{result['output_shape']}")
     print(f"{args.workers} worker(s): {result['images_per_s']:.1f} images/s"
-          f" = {result['images_per_s_per_worker']:.1f} images/s per worker")
+          f" = {result['images_per_s_per_worker']:.1f} images/s per worker; "
+          f"{result['images_per_cpu_s']:.1f} images per CPU second")
     for name, need in result['workers_needed'].items():
         print(f"  {name}: training at {need['train_images_per_s']:.1f} "
               f"images/s needs {need['workers']} worker(s)")
