@@ -2,8 +2,8 @@
 
 The oracle is the kernel's count of minor page faults (``ru_minflt``): a
 64 MiB tensor allocated and freed repeatedly costs about 16k faults per
-round (one per 4 KiB page) when glibc returns it with ``munmap``, and
-almost none once it is kept. Each case runs in its own process (``mallopt`` is global).
+round (one per 4 KiB page) when glibc returns it with ``munmap``, and few
+once it is kept. Each case runs in its own process (``mallopt`` is global).
 """
 import json
 import os
