@@ -290,9 +290,10 @@ def test_every_registered_component_is_swept():
                 ours.add(name)
     covered = set(COMPONENTS) | set(DATA_COMPONENTS)
     # GroupMultiStepParamScheduler is GroupMultiStepLR's generic parent;
-    # DatasetConsistencyHook takes no arguments.
+    # DatasetConsistencyHook and PlainCheckpointHook take no arguments.
     assert ours - covered <= {'GroupMultiStepParamScheduler',
-                              'DatasetConsistencyHook'}, \
+                              'DatasetConsistencyHook',
+                              'PlainCheckpointHook'}, \
         sorted(ours - covered)
     assert {c for c, _, _ in CASES} == set(COMPONENTS)
     assert {c for c, _, _ in DATA_CASES} == set(DATA_COMPONENTS)
@@ -322,9 +323,11 @@ DATA_COMPONENTS = {
     'BoxAwareRandomResizedCrop': dict(scale=32),
     'BoxAwareResizeEdge': dict(scale=32),
     'PackInputsWithBoxes': dict(),
+    'RecordInputGeometry': dict(transforms=[dict(type='Resize', scale=32)]),
 }
 
 DATA_CASES = [
+    ('RecordInputGeometry', dict(transforms='Resize'), '`transforms`'),
     ('CUBWithBoxes', dict(verify_images='bogus'), 'verify_images'),
     ('CUBWithBoxes', dict(with_bbox='yes'), 'with_bbox'),
     ('CUBWithBoxes', dict(test_mode='x'), 'test_mode'),  # added
