@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): setup.py setup.cfg requirements/runtime.txt requirements/tests.txt requirements/optional.txt requirements/mminstall.txt
+$(STAMP): setup.py setup.cfg requirements/runtime.txt requirements/tests.txt requirements/optional.txt requirements/deploy.txt requirements/mminstall.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e . -r requirements/tests.txt

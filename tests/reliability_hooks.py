@@ -38,3 +38,31 @@ class PauseAtIterHook(Hook):
                 f.write(f'{runner.epoch + 1} {batch_idx + 1}\n')
             os.replace(self.marker + '.tmp', self.marker)
             time.sleep(self.seconds)
+
+
+@HOOKS.register_module()
+class KillDuringSaveHook(Hook):
+    """Kill this process with SIGKILL in the middle of writing a checkpoint.
+
+    When a checkpoint file whose name starts with ``name`` (e.g.
+    ``'epoch_2.pth'``) is written through mmengine's local file backend,
+    half of its bytes are written and flushed, then the process sends
+    itself SIGKILL: the state a kill (or a full disk) during a save leaves.
+    """
+
+    def __init__(self, name: str) -> None:
+        import signal
+
+        from mmengine.fileio import LocalBackend
+        put = LocalBackend.put
+
+        def put_then_die(backend, obj, filepath):
+            if os.path.basename(str(filepath)).startswith(name):
+                with open(filepath, 'wb') as f:
+                    f.write(obj[:len(obj) // 2])
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.kill(os.getpid(), signal.SIGKILL)
+            return put(backend, obj, filepath)
+
+        LocalBackend.put = put_then_die

@@ -4,6 +4,7 @@ Needs the data helper's ``configs/_base_/datasets/*`` (skipped without).
 """
 import glob
 import os.path as osp
+import re
 
 import pytest
 from mmengine.config import Config
@@ -65,7 +66,9 @@ def test_config_builds(path):
         assert groups[0]['weight_decay'] == 1e-4
         assert cfg.train_cfg.max_epochs == 100
         assert cfg.auto_scale_lr.base_batch_size == 16
-        assert cfg.train_dataloader.batch_size == 8  # 2 x 8 = 16
+        gpus, per_gpu = re.search(r'_(\d+)xb(\d+)-', name).groups()
+        assert cfg.train_dataloader.batch_size == int(per_gpu)
+        assert int(gpus) * int(per_gpu) == 16  # 2 x 8 or 8 x 2
         if schedule != 'constant':  # eq. 56
             assert (hooks[0].k1, hooks[0].k2, hooks[0].m1,
                     hooks[0].m2) == (30, 60, 0.25, 0.5)

@@ -273,3 +273,45 @@ def test_dataset_consistency_hook(synthetic_root):
     with pytest.raises(DataValidationError,
                        match=r'model\.head\.num_classes=3.*has 4 classes'):
         hook.before_test(bad)
+
+
+# ------------------------------------------------ issue 13, lesser cases
+def test_non_utf8_annotation_file_names_file_and_line(root):
+    path = osp.join(root, 'images.txt')
+    lines = read_lines(path)
+    with open(path, 'wb') as f:
+        for i, line in enumerate(lines, 1):
+            f.write((line + ('\xe9' if i == 3 else '') + '\n').encode(
+                'latin-1'))
+    _raises(root, r'images\.txt line 3\b', 'not UTF-8')
+
+
+def test_decompression_bomb_names_the_image(root, monkeypatch):
+    """PIL refuses images over 2 * MAX_IMAGE_PIXELS (64 x 64 > 2 * 1000)."""
+    from PIL import Image
+    monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 1000)
+    _raises(root, r'images\.txt line \d+\b', re.escape(root),
+            'too large to decode safely')
+
+
+def test_jpeg_with_bytes_after_its_end_marker_is_valid(root):
+    """A complete JPEG followed by 2 KB of other bytes (the end marker is
+    not in the last kilobyte) decodes fine and is accepted; the truncated
+    one is still refused (test_truncated_image)."""
+    from PIL import Image
+    path = _image_path(root, _a_train_line(root))
+    with open(path, 'ab') as f:
+        f.write(b'\0' * 2048)
+    with Image.open(path) as img:
+        img.load()  # the oracle: PIL decodes it completely
+    assert len(_build(root)) == N_CLASSES * TINY_SYNTHETIC['train_per_class']
+
+
+@pytest.mark.parametrize('empty', ['train', 'test'])
+def test_split_without_images_names_the_split_file(root, empty):
+    path = osp.join(root, 'train_test_split.txt')
+    flag = '0' if empty == 'train' else '1'
+    write_lines(path, [f'{line.split()[0]} {flag}'
+                       for line in read_lines(path)])
+    _raises(root, r'train_test_split\.txt', f'the {empty} split is empty',
+            split=empty)

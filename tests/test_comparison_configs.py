@@ -37,8 +37,10 @@ REAL = [c for c in CONFIGS if not c.endswith('_synthetic-fgvc.py')]
 CLASSES = {'cub': 200, 'stanford-cars': 196, 'fgvc-aircraft': 100}
 EXPECTED_HEAD = {
     'bcnn': 'LinearClsHead', 'mc-loss': 'MCLossHead',
+    'mc-loss-ours': 'MCLossHead',
     'bcnn-compact': 'LinearClsHead', 'finetune': 'LinearClsHead',
-    'ma-cnn': 'MACNNHead',
+    'bcnn-fc': 'LinearClsHead', 'bcnn-all': 'LinearClsHead',
+    'ma-cnn': 'MACNNHead', 'ma-cnn-simple': 'MACNNHead',
     'pc': 'LinearClsHead', 'center-loss': 'CenterLossHead',
     'sphereface': 'SphereFaceHead', 'focal-loss': 'LinearClsHead',
     'coco-loss': 'COCOHead', 'lgm-loss': 'LGMHead', 'cosface': 'CosFaceHead'
@@ -100,10 +102,13 @@ def test_every_expected_config_exists():
     data = ('cub', 'stanford-cars', 'fgvc-aircraft')
     expected = [
         f'configs/{d}/{name}_2xb8-100e_{x}.py' for d, name in (
-            ('bcnn', 'bcnn_vgg16'), ('mc_loss', 'mc-loss_resnet50'),
-            ('baseline', 'finetune_resnet50'), ('ma_cnn', 'ma-cnn_vgg19'),
+            ('bcnn', 'bcnn_vgg16'), ('mc_loss', 'mc-loss-ours_resnet50'),
+            ('baseline', 'finetune_resnet50'),
+            ('ma_cnn', 'ma-cnn-simple_vgg19'),
             ('pairwise_confusion', 'pc_resnet50')) for x in data
     ] + ['configs/bcnn/bcnn-compact_vgg16_2xb8-100e_cub.py'] + [
+        f'configs/mc_loss/mc-loss_resnet50_2xb32-300e_{x}.py' for x in data
+    ] + [
         f'configs/table8/{loss}_{bb}_1xb32-300e_{x}.py' for loss in (
             'center-loss', 'sphereface', 'focal-loss', 'coco-loss',
             'lgm-loss', 'cosface', 'mc-loss')
@@ -132,6 +137,12 @@ def test_config_matches_recipe(path):
     train_pipeline = cfg.train_dataloader.dataset.pipeline
     crops = [t.crop_size for t in train_pipeline if 'RandomCrop' in t.type]
     backbone = cfg.model.backbone
+    if _method(path) == 'focal-loss':  # the softmax (classification) form
+        assert head.loss.type == 'SoftmaxFocalLoss' and head.loss.gamma == 2
+    recipe = re.search(r'_(\d+)xb(\d+)-(\d+)e_', path)
+    if data in CLASSES:  # the name states the per-GPU batch and epochs
+        assert cfg.train_dataloader.batch_size == int(recipe.group(2))
+        assert cfg.train_cfg.max_epochs == int(recipe.group(3))
     if '2xb8-100e' in path:  # Table 7 style: ImageNet-pretrained fine-tuning
         assert backbone.init_cfg.type == 'Pretrained'
         assert backbone.init_cfg.checkpoint.startswith('https://')
@@ -145,6 +156,12 @@ def test_config_matches_recipe(path):
         assert crops == [224]
         assert cfg.train_cfg.max_epochs == 300
         assert cfg.optim_wrapper.optimizer.lr == 0.1
+    elif data in CLASSES:  # an author's own recipe (README: differences)
+        assert crops in ([448], [224]), crops
+        if crops == [448]:  # fine-tuned from ImageNet weights, or from
+            # an earlier stage (B-CNN's stage 2 loads stage 1)
+            assert cfg.get('load_from') or \
+                backbone.init_cfg.type == 'Pretrained'
     else:
         assert data == 'synthetic-fgvc'
     if data in CLASSES and data != 'cub' and osp.exists(
@@ -153,6 +170,18 @@ def test_config_matches_recipe(path):
         # run below) only in the number of classes: same model otherwise.
         cub = load(path.replace(f'_{data}.py', '_cub.py'))
         cub.model.head.num_classes = head.num_classes
+        if 'last_stage_channels' in backbone:  # official MC-loss: K x 3
+            assert backbone.last_stage_channels == 3 * head.num_classes
+            assert head.in_channels == 3 * head.num_classes
+            cub.model.backbone.last_stage_channels = 3 * head.num_classes
+            cub.model.head.in_channels = 3 * head.num_classes
+        if 'last_conv_channels' in backbone:  # official MC-loss VGG-16
+            assert list(backbone.last_conv_channels) == [
+                None, None, None, 3 * head.num_classes, 3 * head.num_classes]
+            assert head.in_channels == 3 * head.num_classes
+            cub.model.backbone.last_conv_channels = \
+                backbone.last_conv_channels
+            cub.model.head.in_channels = 3 * head.num_classes
         assert cfg.model.to_dict() == cub.model.to_dict()
 
 
@@ -175,7 +204,9 @@ def test_model_builds_and_computes_a_training_loss(path):
     assert torch.isfinite(total)
     expected = {
         'mc-loss': {'loss_ce', 'loss_dis', 'loss_div'},
+        'mc-loss-ours': {'loss_ce', 'loss_dis', 'loss_div'},
         'ma-cnn': {'loss_cls', 'loss_part', 'loss_dis', 'loss_div'},
+        'ma-cnn-simple': {'loss_cls', 'loss_part', 'loss_dis', 'loss_div'},
         'center-loss': {'loss_ce', 'loss_center'},
         'lgm-loss': {'loss_cls', 'loss_lkd'},
     }.get(_method(path), {'loss'})
@@ -185,7 +216,8 @@ def test_model_builds_and_computes_a_training_loss(path):
 MODEL_BASES = sorted(
     osp.relpath(p, ROOT) for pattern in (
         'configs/_base_/models/bcnn_vgg16.py',
-        'configs/_base_/models/mc_loss_resnet50.py',
+        'configs/_base_/models/mc_loss_ours_resnet50.py',
+        'configs/_base_/models/mc_loss_resnet50_official.py',
         'configs/_base_/models/ma_cnn_vgg19.py',
         'configs/_base_/models/resnet50_linear.py',
         'configs/table8/_base_/models/*_resnet18.py')
@@ -264,3 +296,71 @@ def test_synthetic_sibling_trains_a_few_iterations(path, synthetic_data,
     assert math.isfinite(loss) and loss > 0
     top1 = hub.get_scalar('val/accuracy/top1').current()
     assert 0.0 <= top1 <= 100.0
+
+
+def test_mc_loss_resnet50_follows_the_official_script():
+    """Values read off MC_ResNet50.py (PRIS-CV/Mutual-Channel-Loss, commit
+    9e495cc): groups line 106, Mask lines 110-120, weights lines 35 / 189,
+    classifier lines 198-209, optimizer lines 343-353, data lines 69-86."""
+    from mmengine.optim import build_optim_wrapper
+    cfg = load('configs/mc_loss/mc-loss_resnet50_2xb32-300e_cub.py')
+    model = MODELS.build(cfg.model)
+    assert model.head.mc_loss.sizes == [10] * 152 + [11] * 48
+    assert model.head.mc_loss.num_masked == 4
+    assert (model.head.mc_loss.weight_dis,
+            model.head.mc_loss.weight_div) == (0.0005, 0.0005 * 10)
+    assert isinstance(model.head.reduce, torch.nn.Identity)
+    assert isinstance(model.head.gap, torch.nn.AdaptiveMaxPool2d)
+    assert [type(m).__name__ for m in model.head.pre_fc] == [
+        'BatchNorm1d', 'Linear', 'BatchNorm1d', 'ELU']
+    assert model.head.pre_fc[1].out_features == 512
+    optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    lrs = {}
+    for group in optim.param_groups:
+        names = {n for n, p in model.named_parameters()
+                 if any(p is q for q in group['params'])}
+        part = {n.split('.')[0] for n in names}
+        assert len(part) == 1
+        lrs[part.pop()] = group['lr']
+        assert group['weight_decay'] == 5e-4 and group['momentum'] == 0.9
+    assert lrs == pytest.approx({'backbone': 0.01, 'head': 0.1})
+    assert cfg.param_scheduler.type == 'CosineAnnealingLR'
+    assert cfg.param_scheduler.T_max == 300 and cfg.param_scheduler.by_epoch
+    assert 2 * cfg.train_dataloader.batch_size == 64
+    assert cfg.data_preprocessor.mean == [127.5] * 3
+    assert cfg.data_preprocessor.std == [127.5] * 3
+
+
+def test_table8_mc_loss_resnet18_follows_the_official_script():
+    """CUB-200-2011_ResNet18.py (commit 213af45): layer4 600 channels at
+    stride 1 (line 169: 14 x 14 at 224 px), global max pool + BN-FC(512)-BN-
+    ELU-FC (lines 258-269), xi = 3, alpha 1.5, beta 20, wd 5e-4."""
+    cfg = load('configs/table8/mc-loss_resnet18_1xb32-300e_cub.py')
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        feat = model.backbone(torch.randn(1, 3, 224, 224))[-1]
+    assert feat.shape == (1, 600, 14, 14)
+    assert isinstance(model.head.reduce, torch.nn.Identity)
+    assert model.head.mc_loss.sizes == [3] * 200
+    assert (model.head.mc_loss.weight_dis,
+            model.head.mc_loss.weight_div) == (1.5, 20.0)
+    assert model.head.pre_fc[1].out_features == 512
+    assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
+    assert cfg.param_scheduler.milestones == [150, 225]
+    assert cfg.data_preprocessor.mean == [127.5] * 3
+
+
+def test_table8_mc_loss_vgg16_follows_the_official_script():
+    """CUB-200-2011.py (commit 1c1ff52): 14 x 14 x 600 maps at 224 px (line
+    60), 2 x 2 max pooling to 7 x 7, BN(29400)-FC(512)-BN-ELU-FC (lines
+    141-152), wd 5e-4."""
+    cfg = load('configs/table8/mc-loss_vgg16bn_1xb32-300e_cub.py')
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        feat = model.backbone(torch.randn(1, 3, 224, 224))[-1]
+    assert feat.shape == (1, 600, 14, 14)
+    assert model.head.pre_fc[0].num_features == 600 * 7 * 7
+    assert model.head.pre_fc[1].out_features == 512
+    assert model.head.mc_loss.sizes == [3] * 200
+    assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
+    assert cfg.model.backbone.init_cfg is None  # PyTorch's default init

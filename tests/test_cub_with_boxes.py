@@ -91,3 +91,43 @@ def test_boxes_outside_by_less_than_tolerance_are_clipped(tmp_path):
 def test_bad_arguments_name_the_argument(synthetic_root, kwargs, name):
     with pytest.raises((ValueError, TypeError), match=name):
         CUBWithBoxes(synthetic_root, **kwargs)
+
+
+def _exif_rotated_tree(root: str) -> tuple:
+    """A one-image CUB tree whose JPEG is stored 64 x 32 (w x h) with a red
+    box at x 40-56, y 4-20 and the EXIF orientation 6 ("rotate 90 degrees
+    to display"); returns (root, stored box x1, y1, x2, y2)."""
+    from PIL import Image
+    box = (40, 4, 16, 16)  # x, y, w, h in stored pixels, as in CUB
+    write_cub_tree(root, [((64, 32), box, 0, 1), ((64, 32), box, 1, 0)],
+                   num_classes=2)
+    rel = read_lines(osp.join(root, 'images.txt'))[0].split()[1]
+    png = osp.join(root, 'images', rel)
+    img = Image.open(png).convert('RGB')
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation
+    img.save(png, format='JPEG', quality=100, exif=exif.tobytes())
+    return root, (40., 4., 56., 20.)
+
+
+def test_exif_orientation_stored_pixels_everywhere(tmp_path):
+    """Checker, loader and boxes agree on stored pixels: the loaded image
+    keeps its stored 64 x 32 shape and the red region is where the box
+    says (upstream loaders rotate the image to 32 x 64 under the box)."""
+    from data_helpers import colour_box
+    root, box = _exif_rotated_tree(str(tmp_path / 'cub'))
+    ds = CUBWithBoxes(root, split='train', with_bbox=True,
+                      pipeline=[dict(type='LoadImageFromFile')])
+    item = ds[0]
+    assert item['img'].shape[:2] == (32, 64)
+    np.testing.assert_allclose(item['gt_bboxes'][0], box)
+    # the red box (BGR channel 2) is where the annotation puts it
+    np.testing.assert_allclose(colour_box(item['img'], channel=2), box,
+                               atol=1)
+
+
+def test_explicit_exif_rotation_with_boxes_is_refused(tmp_path):
+    root, _ = _exif_rotated_tree(str(tmp_path / 'cub'))
+    with pytest.raises(ValueError, match='stored pixels'):
+        CUBWithBoxes(root, split='train', with_bbox=True, pipeline=[
+            dict(type='LoadImageFromFile', color_type='color')])

@@ -222,3 +222,144 @@ def test_head_rejects_pooled_features():
     head = MODELS.build(dict(type='MCLossHead', num_classes=3, in_channels=9))
     with pytest.raises(ValueError, match='neck=None'):
         head((torch.randn(2, 9), ))
+
+
+def official_resnet50_supervisor(x, targets, height, cnum, num_classes,
+                                 groups, mask):
+    """Transcription of ``supervisor`` of the official ResNet-50 script
+    (MC_ResNet50.py, commit 9e495cc, lines 131-189): ``num_classes`` classes
+    own ``cnum[0]`` channels, the rest ``cnum[1]``; ``groups`` are the
+    cumulative channel boundaries (line 107)."""
+    features = x
+    features = [features[:, [range(groups[i - 1], groups[i])]]
+                for i in range(1, len(groups))]
+    f1 = torch.cat(features[:num_classes], 2)
+    f2 = torch.cat(features[num_classes:], 2)
+    f1 = f1.reshape(f1.size(0), f1.size(2), f1.size(3), f1.size(4))
+    f2 = f2.reshape(f2.size(0), f2.size(2), f2.size(3), f2.size(4))
+    losses_2 = []
+    for f, c in ((f1, cnum[0]), (f2, cnum[1])):
+        f = f.reshape(f.size(0), f.size(1), f.size(2) * f.size(3))
+        f = F.softmax(f, 2)
+        f = f.reshape(f.size(0), f.size(1), x.size(2), x.size(2))
+        f = official_ccmp(f, c)
+        f = f.reshape(f.size(0), f.size(1), f.size(2) * f.size(3))
+        losses_2.append(1.0 - torch.mean(torch.sum(f, 2)) / (c * 1.0))
+    loss_2 = losses_2[0] + losses_2[1]
+
+    features = x * mask
+    features = [features[:, [range(groups[i - 1], groups[i])]]
+                for i in range(1, len(groups))]
+    f1 = torch.cat(features[:num_classes], 2)
+    f2 = torch.cat(features[num_classes:], 2)
+    f1 = f1.reshape(f1.size(0), f1.size(2), f1.size(3), f1.size(4))
+    f2 = f2.reshape(f2.size(0), f2.size(2), f2.size(3), f2.size(4))
+    b1 = nn.AvgPool2d(kernel_size=(height, height))(official_ccmp(
+        f1, cnum[0]))
+    b2 = nn.AvgPool2d(kernel_size=(height, height))(official_ccmp(
+        f2, cnum[1]))
+    branch_1 = torch.cat([b1.view(b1.size(0), -1),
+                          b2.view(b2.size(0), -1)], 1)
+    loss_1 = nn.CrossEntropyLoss()(branch_1, targets)
+    return loss_1, loss_2
+
+
+def test_split_channels_is_the_official_resnet50_layout():
+    from projects.fgvc_aam.models.losses.mutual_channel_loss import \
+        split_channels
+    # MC_ResNet50.py line 106, literally.
+    assert split_channels(2048, 200) == [10] * 152 + [11] * 48
+    assert split_channels(12, 4) == [3] * 4
+    with pytest.raises(ValueError, match='5 classes'):
+        split_channels(4, 5)
+
+
+def test_unequal_groups_equal_official_resnet50_transcription():
+    """Two group sizes (3 classes x 4 channels + 2 classes x 5), the official
+    mask of 'drop 2 per class' fixed, weights 1 and 10 so that
+    loss_dis + loss_div is the script's ``loss_1 + 10 * loss_2``."""
+    torch.manual_seed(3)
+    sizes = [4] * 3 + [5] * 2
+    hw, n = 4, 5
+    x = torch.randn(n, sum(sizes), hw, hw, requires_grad=True)
+    x_ref = x.detach().clone().requires_grad_(True)
+    target = torch.tensor([0, 4, 2, 3, 1])
+    gen = torch.Generator().manual_seed(5)
+    mask = torch.cat([
+        torch.ones(s).index_fill(0, torch.randperm(s, generator=gen)[:2], 0)
+        for s in sizes
+    ])
+    loss = MODELS.build(
+        dict(type='MutualChannelLoss', num_classes=5,
+             channels_per_class=sizes, num_masked=2, weight_dis=1.0,
+             weight_div=10.0))
+    ours = loss(x, target, mask=mask.view(1, -1))
+    groups = [0] + [sum(sizes[:i + 1]) for i in range(len(sizes))]
+    ref_1, ref_2 = official_resnet50_supervisor(
+        x_ref, target, hw, [4, 5], 3, groups, mask.view(1, -1, 1, 1))
+    torch.testing.assert_close(ours['loss_dis'], ref_1)
+    torch.testing.assert_close(ours['loss_div'], 10 * ref_2)
+    (ours['loss_dis'] + ours['loss_div']).backward()
+    (ref_1 + 10 * ref_2).backward()
+    torch.testing.assert_close(x.grad, x_ref.grad)
+
+
+def test_unequal_groups_random_mask_drops_num_masked_per_class():
+    loss = MODELS.build(
+        dict(type='MutualChannelLoss', num_classes=5,
+             channels_per_class=[10] * 3 + [11] * 2, num_masked=4))
+    mask = loss.random_mask(3, torch.device('cpu'))
+    assert mask.shape == (1, 52)
+    kept = [mask[0, :30].view(3, 10).sum(-1), mask[0, 30:].view(2, 11).sum(-1)]
+    assert kept[0].tolist() == [6.0] * 3  # official: [1] * 6 + [0] * 4
+    assert kept[1].tolist() == [7.0] * 2  # official: [1] * 7 + [0] * 4
+    with pytest.raises(ValueError, match='lists 2 counts'):
+        MODELS.build(dict(type='MutualChannelLoss', num_classes=3,
+                          channels_per_class=[3, 3]))
+    with pytest.raises(ValueError, match='expects 52 channels'):
+        loss(torch.randn(1, 50, 2, 2), torch.tensor([0]))
+
+
+def test_head_official_layout_and_classifier():
+    """channels_per_class=None shares the backbone channels (no 1x1 layer);
+    logits = FC(ELU(BN(FC(BN(global max pool))))), computed here from the
+    head's parameters with torch.nn.functional."""
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(type='MCLossHead', num_classes=4, in_channels=9,
+             channels_per_class=None, pool='max', hidden_channels=6,
+             mc_loss=dict(type='MutualChannelLoss', num_masked=1)))
+    assert isinstance(head.reduce, nn.Identity)
+    assert head.mc_loss.sizes == [2, 2, 2, 3]
+    feat = torch.randn(5, 9, 3, 3)
+    losses = head.loss((feat, ), _samples([0, 1, 2, 3, 3]))
+    assert set(losses) == {'loss_ce', 'loss_dis', 'loss_div'}
+    head.eval()
+    bn1, fc1, bn2 = head.pre_fc[0], head.pre_fc[1], head.pre_fc[2]
+    with torch.no_grad():
+        z = feat.amax(dim=(2, 3))
+        z = F.batch_norm(z, bn1.running_mean, bn1.running_var, bn1.weight,
+                         bn1.bias, eps=bn1.eps)
+        z = F.linear(z, fc1.weight, fc1.bias)
+        z = F.batch_norm(z, bn2.running_mean, bn2.running_var, bn2.weight,
+                         bn2.bias, eps=bn2.eps)
+        z = F.linear(F.elu(z), head.fc.weight, head.fc.bias)
+        torch.testing.assert_close(head((feat, )), z)
+    with pytest.raises(ValueError, match='pool'):
+        MODELS.build(dict(type='MCLossHead', num_classes=3, in_channels=9,
+                          pool='mean'))
+
+
+def test_head_pool_size_flattens_the_pooled_maps():
+    """pool_size=2 on 4 x 4 maps = the official VGG-16 MaxPool2d(2, 2)
+    before flattening."""
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(type='MCLossHead', num_classes=2, in_channels=6, pool='max',
+             pool_size=2))
+    feat = torch.randn(3, 6, 4, 4)
+    assert head.fc.in_features == 6 * 2 * 2
+    with torch.no_grad():
+        ref = F.linear(F.max_pool2d(feat, 2, 2).flatten(1), head.fc.weight,
+                       head.fc.bias)
+        torch.testing.assert_close(head((feat, )), ref)

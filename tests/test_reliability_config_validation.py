@@ -75,6 +75,13 @@ COMPONENTS = {
     'COCOHead': ('model', dict(HEAD)),
     'LGMHead': ('model', dict(HEAD)),
     'PairwiseConfusionLoss': ('model', dict()),
+    'AtomicCheckpointHook': ('hook', dict(interval=1, max_keep_ckpts=1)),
+    'CheckpointFitHook': ('hook', dict()),
+    'SoftmaxFocalLoss': ('model', dict()),
+    'ResNetLastStage': ('model', dict(depth=18, base_channels=8,
+                                      last_stage_channels=12)),
+    'VGGLastConv': ('model', dict(depth=11,
+                                  last_conv_channels=(None, ) * 4 + (12, ))),
 }
 
 #: (component, bad kwargs, text the message must contain)
@@ -112,6 +119,9 @@ CASES = [
     ('NonFiniteLossHook', dict(check_every=0), '`check_every`'),
     ('NonFiniteLossHook', dict(check_every=1.5), '`check_every`'),
     ('EpochSeedHook', dict(diff_rank_seed=1), '`diff_rank_seed`'),
+    # checkpoint hooks (issue 13: upstream forwards unknown keys to the save)
+    ('AtomicCheckpointHook', dict(max_keep=2), 'max_keep_ckpts'),
+    ('CheckpointFitHook', dict(allow_partial='yes'), 'allow_partial'),
     # per-group lr milestones
     ('GroupMultiStepLR', dict(milestones=dict(head=[-1])), '`milestones'),
     ('GroupMultiStepLR', dict(milestones=[1.5]), '`milestones'),
@@ -230,6 +240,25 @@ CASES = [
     ('PairwiseConfusionLoss', dict(squared='no'), '`squared`'),  # added
     ('PairwiseConfusionLoss', dict(only_different_labels=None),
      '`only_different_labels`'),  # added
+    ('SoftmaxFocalLoss', dict(gamma=-1), '`gamma`'),
+    ('SoftmaxFocalLoss', dict(alpha=NAN), '`alpha`'),
+    ('SoftmaxFocalLoss', dict(reduction='avg'), '`reduction`'),
+    ('SoftmaxFocalLoss', dict(loss_weight='1'), '`loss_weight`'),
+    # official MC-loss layouts
+    ('MCLossHead', dict(pool='mean'), '`pool`'),
+    ('MCLossHead', dict(pool_size=0), '`pool_size`'),
+    ('MCLossHead', dict(hidden_channels=0), '`hidden_channels`'),
+    ('MutualChannelLoss', dict(channels_per_class=[3, 3]),
+     '`channels_per_class`'),
+    ('MutualChannelLoss', dict(channels_per_class=[3, 3, 0, 3]),
+     '`channels_per_class`'),
+    ('ResNetLastStage', dict(last_stage_channels=0),
+     '`last_stage_channels`'),
+    ('ResNetLastStage', dict(depth=50, last_stage_channels=6),
+     '`last_stage_channels`'),
+    ('VGGLastConv', dict(last_conv_channels=(None, 0, None, None, None)),
+     '`last_conv_channels`'),
+    ('VGGLastConv', dict(last_conv_channels=(None, )), '`last_conv_channels`'),
 ]
 
 
@@ -261,9 +290,10 @@ def test_every_registered_component_is_swept():
                 ours.add(name)
     covered = set(COMPONENTS) | set(DATA_COMPONENTS)
     # GroupMultiStepParamScheduler is GroupMultiStepLR's generic parent;
-    # DatasetConsistencyHook takes no arguments.
+    # DatasetConsistencyHook and PlainCheckpointHook take no arguments.
     assert ours - covered <= {'GroupMultiStepParamScheduler',
-                              'DatasetConsistencyHook'}, \
+                              'DatasetConsistencyHook',
+                              'PlainCheckpointHook'}, \
         sorted(ours - covered)
     assert {c for c, _, _ in CASES} == set(COMPONENTS)
     assert {c for c, _, _ in DATA_CASES} == set(DATA_COMPONENTS)
@@ -293,10 +323,12 @@ DATA_COMPONENTS = {
     'BoxAwareRandomResizedCrop': dict(scale=32),
     'BoxAwareResizeEdge': dict(scale=32),
     'PackInputsWithBoxes': dict(),
+    'RecordInputGeometry': dict(transforms=[dict(type='Resize', scale=32)]),
     'CarvedSplit': dict(part='val'),
 }
 
 DATA_CASES = [
+    ('RecordInputGeometry', dict(transforms='Resize'), '`transforms`'),
     ('CUBWithBoxes', dict(verify_images='bogus'), 'verify_images'),
     ('CUBWithBoxes', dict(with_bbox='yes'), 'with_bbox'),
     ('CUBWithBoxes', dict(test_mode='x'), 'test_mode'),  # added

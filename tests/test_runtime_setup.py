@@ -72,13 +72,17 @@ def test_cpu_launcher_initialises_gloo_and_drops_device_ids(monkeypatch):
 
 
 def test_fresh_run_refuses_to_overwrite_checkpoints(tmp_path):
-    (tmp_path / 'epoch_1.pth').write_bytes(b'weights')
+    from projects.fgvc_aam.engine import release_work_dir_locks
+    torch.save({'state_dict': {}}, str(tmp_path / 'epoch_1.pth'))
+    weights = (tmp_path / 'epoch_1.pth').read_bytes()
     cfg = Config(dict(work_dir=str(tmp_path), resume=False, launcher='none'))
     with pytest.raises(FileExistsError, match='epoch_1.pth'):
         prepare_runtime(cfg)
-    assert (tmp_path / 'epoch_1.pth').read_bytes() == b'weights'
+    assert (tmp_path / 'epoch_1.pth').read_bytes() == weights
     cfg.resume = True  # continuing the run is what the user wants
     prepare_runtime(cfg)
+    release_work_dir_locks()
+    assert cfg.load_from == str(tmp_path / 'epoch_1.pth')
     prepare_runtime(Config(dict(work_dir=str(tmp_path), launcher='none')),
                     training=False)  # testing writes no checkpoint
 

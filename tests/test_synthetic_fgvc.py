@@ -15,7 +15,7 @@ from projects.fgvc_aam.datasets.synthetic_fgvc import (
     ATTRIBUTES, DEFAULT_PARAMS, class_attributes, image_rng,
     make_synthetic_fgvc, render_bird_image, synthetic_fgvc_is_complete)
 
-from data_helpers import read_lines, tree_snapshot
+from data_helpers import read_lines, tree_snapshot, write_cub_tree
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMALL = dict(num_classes=3, images_per_class=3, train_per_class=2,
@@ -169,14 +169,14 @@ def _cli(*args):
 
 def test_cli_skips_complete_data_and_never_deletes(tmp_path):
     out = str(tmp_path / 'cli')
-    os.makedirs(osp.join(out, 'images'))
+    args = ['--out', out, '--num-classes', '2', '--images-per-class', '3',
+            '--train-per-class', '2', '--image-size', '40', '32']
+    assert 'wrote 6 images' in _cli(*args)
+    # the user's own files in a folder the generator made are kept
     for keep in (osp.join(out, 'README.user'),
                  osp.join(out, 'images', 'mine.jpg')):
         with open(keep, 'w') as f:
             f.write('user file')
-    args = ['--out', out, '--num-classes', '2', '--images-per-class', '3',
-            '--train-per-class', '2', '--image-size', '40', '32']
-    assert 'wrote 6 images' in _cli(*args)
     first = tree_snapshot(out)
     assert 'skipping' in _cli(*args)
     assert tree_snapshot(out) == first  # nothing rewritten
@@ -194,3 +194,55 @@ def test_cli_skips_complete_data_and_never_deletes(tmp_path):
     assert img.shape == (32, 40, 3)
     assert filecmp.cmp(osp.join(out, 'images', rel),
                        osp.join(lib, 'images', rel), shallow=False)
+
+
+def _foreign_cub(root: str) -> dict:
+    """A CUB-layout tree this generator did not make (a stand-in for the
+    user's real CUB-200-2011), and its snapshot."""
+    write_cub_tree(root, [((32, 24), (2, 3, 10, 8), 0, 1),
+                          ((32, 24), (5, 5, 6, 6), 1, 0)], num_classes=2)
+    return tree_snapshot(root)
+
+
+def test_refuses_folder_it_did_not_make_before_writing(tmp_path):
+    """A non-empty folder without the generator's marker (e.g. real CUB) is
+    refused, naming the folder and a file found; not a byte changes (issue
+    13, case 1: main replaced the annotation files and added images)."""
+    root = str(tmp_path / 'CUB_200_2011')
+    before = _foreign_cub(root)
+    with pytest.raises(FileExistsError) as info:
+        make_synthetic_fgvc(root, **SMALL)
+    assert repr(root) in str(info.value)
+    assert "'classes.txt'" in str(info.value)
+    assert tree_snapshot(root) == before
+    # a single unrelated file is enough to refuse
+    other = tmp_path / 'other'
+    other.mkdir()
+    (other / 'notes.txt').write_text('mine')
+    with pytest.raises(FileExistsError, match='notes.txt'):
+        make_synthetic_fgvc(str(other), **SMALL)
+    assert sorted(os.listdir(other)) == ['notes.txt']
+    # an empty folder is fine, and a folder it made can be regenerated
+    (tmp_path / 'empty').mkdir()
+    made = make_synthetic_fgvc(str(tmp_path / 'empty'), **SMALL)
+    make_synthetic_fgvc(made, **SMALL)
+    assert synthetic_fgvc_is_complete(made, **SMALL)
+
+
+@pytest.mark.parametrize('tool', ['generator', 'quickstart'])
+def test_tools_refuse_folder_they_did_not_make(tmp_path, tool):
+    """The generator's CLI and tools/quickstart.py --data-root exit non-zero
+    on a foreign CUB tree, naming it, and leave it byte-identical."""
+    root = str(tmp_path / 'CUB_200_2011')
+    before = _foreign_cub(root)
+    cmd = ([sys.executable, 'tools/dataset_converters/make_synthetic_fgvc.py',
+            '--out', root] if tool == 'generator' else
+           [sys.executable, 'tools/quickstart.py', '--data-root', root,
+            '--work-dir', str(tmp_path / 'work')])
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode != 0
+    assert 'refusing to write into' in proc.stderr
+    assert root in proc.stderr and 'images.txt' in proc.stderr
+    assert tree_snapshot(root) == before
+    assert not osp.exists(tmp_path / 'work')

@@ -3,7 +3,11 @@
 1. makes the synthetic fine-grained data set (CUB layout) if absent,
 2. trains ``configs/quickstart.py`` with ``tools/train.py``,
 3. tests the last checkpoint with ``tools/test.py``,
-4. prints top-1 accuracy and where the checkpoint, logs and config went.
+4. draws test images (one per class where the split allows) with the
+   predicted and ground-truth boxes and class names
+   (``tools/visualization/vis_localization.py``),
+5. prints top-1 accuracy and where the checkpoint, logs, config and
+   picture went.
 
     python tools/quickstart.py [--config C] [--work-dir W] [--data-root D]
         [--synthetic-args "ARGS"] [--cfg-options KEY=VALUE ...]
@@ -62,6 +66,10 @@ def main() -> None:
          '--out-item', 'metrics', '--cfg-options', *data_opt])
     with open(osp.join(ROOT, metrics_file)) as f:
         metrics = json.load(f)
+    picture = osp.join(args.work_dir, 'test_images.png')
+    run([sys.executable, 'tools/visualization/vis_localization.py',
+         args.config, '--checkpoint', checkpoint, '--split', 'test',
+         '--num', '16', '--out', picture, '--cfg-options', *data_opt])
 
     config_dump = osp.join(args.work_dir, osp.basename(args.config))
     print('\n========== quickstart summary ==========')
@@ -73,6 +81,7 @@ def main() -> None:
     print(f'{"logs":<32} {args.work_dir}/<timestamp>/')
     print(f'{"config":<32} {config_dump}')
     print(f'{"test metrics":<32} {metrics_file}')
+    print(f'{"picture (test images, boxes)":<32} {picture}')
     print(f'{"wall time (s)":<32} {time.time() - start:.0f}')
 
 

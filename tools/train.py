@@ -16,9 +16,12 @@ from mmengine.runner import Runner  # noqa: E402
 
 from projects.fgvc_aam.engine import (  # noqa: E402
     finish_data_parallel_run, load_mmpretrain_tool, prepare_runtime)
+from projects.fgvc_aam.engine.caching_malloc import \
+    enable_caching_malloc  # noqa: E402
 
 
 def main() -> None:
+    enable_caching_malloc()  # FGVC_AAM_CACHING_MALLOC=0 opts out
     upstream = load_mmpretrain_tool('train')
     args = upstream.parse_args()
     cfg = upstream.merge_args(Config.fromfile(args.config), args)

@@ -2,7 +2,7 @@
 # thesis's fine-tuning recipe scaled to 20 epochs (Table 7 analog of
 # mc-loss_resnet50_2xb8-100e_cub.py).
 _base_ = [
-    '../_base_/models/mc_loss_resnet50.py',
+    '../_base_/models/mc_loss_ours_resnet50.py',
     '../_base_/datasets/synthetic_fgvc_bs16_128.py',
     '../_base_/schedules/synthetic_finetune_bs16_20e.py',
     '../_base_/default_runtime.py',

@@ -1,4 +1,6 @@
-# Thesis Table 8 (vgg16bn, from scratch, 224 px, 300 epochs): mc-loss.
+# Thesis Table 8 (vgg16bn, from scratch, 224 px, 300 epochs): mc-loss on
+# the official script's recipe (CUB-200-2011.py at commit 1c1ff52 of
+# github.com/PRIS-CV/Mutual-Channel-Loss; see configs/table8/README.md).
 _base_ = [
     './_base_/models/mc-loss_vgg16bn.py',
     './_base_/datasets/fgvc_aircraft_bs32_224.py',
@@ -6,4 +8,16 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-model = dict(head=dict(num_classes=100))
+num_classes = 100
+# conv4_3 and conv5_3 output num_classes x 3 channels (official: 600).
+model = dict(
+    backbone=dict(last_conv_channels=(None, None, None, num_classes * 3,
+                                      num_classes * 3)),
+    head=dict(num_classes=num_classes, in_channels=num_classes * 3))
+# Official: weight decay 5e-4 (line 269), inputs normalised with mean = std
+# = 0.5 (lines 38, 44); lr 0.1 -> 0.01 (epoch 150) -> 0.001 (epoch 225),
+# batch 32 (lines 27, 49, 291-297) as the thesis's from-scratch schedule.
+optim_wrapper = dict(optimizer=dict(weight_decay=5e-4))
+data_preprocessor = dict(
+    num_classes=num_classes, mean=[127.5, 127.5, 127.5],
+    std=[127.5, 127.5, 127.5])

@@ -15,4 +15,11 @@ __version__ = '0.1.0'
 
 allow_mmengine_checkpoints()
 
-__all__ = ['allow_mmengine_checkpoints', '__version__']
+# our model-index.yml in MMPretrain's list_models / get_model
+from .apis.model_index import register_model_index  # noqa: E402
+
+register_model_index()
+
+__all__ = [
+    'allow_mmengine_checkpoints', 'register_model_index', '__version__'
+]

@@ -12,6 +12,8 @@ Prints
         --img-size 224 --batch 8 --device cpu --iters 3
 """
 import argparse
+import json
+import os
 import os.path as osp
 import statistics
 import sys
@@ -27,6 +29,8 @@ from mmpretrain.registry import MODELS  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 
 import projects.fgvc_aam  # noqa: E402,F401
+from projects.fgvc_aam.engine.caching_malloc import \
+    enable_caching_malloc  # noqa: E402
 from projects.fgvc_aam.models.classifiers import crop_and_resize  # noqa
 from projects.fgvc_aam.models.localizers import \
     ChannelAggregationLocalizer  # noqa: E402
@@ -46,6 +50,8 @@ def parse_args():
     parser.add_argument('--loc-batch', type=int, default=16,
                         help='feature maps in comparison (c)')
     parser.add_argument('--connectivity', type=int, default=8)
+    parser.add_argument('--json', default=None, metavar='OUT',
+                        help='also write the figures to this JSON file')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (default: torch\'s choice); '
                         '1 is steadier on a loaded machine')
@@ -117,6 +123,7 @@ def scipy_localize(feat, img_shape, connectivity):
 
 def main():
     args = parse_args()
+    enable_caching_malloc()  # FGVC_AAM_CACHING_MALLOC=0 opts out
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -193,6 +200,19 @@ def main():
           f'{tuple(loc_feat.shape[1:])}: ours {t_ours * 1e6:.0f} us, '
           f'scipy loop {t_scipy * 1e6:.0f} us -> {t_scipy / t_ours:.2f}x '
           f'faster (goal >= 10x); identical boxes: {same}')
+    if args.json:
+        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
+        with open(args.json, 'w') as f:
+            json.dump(dict(
+                device=name, depth=args.depth, img_size=size,
+                batch=args.batch, iters=args.iters,
+                feature_map=list(feat.shape[1:]),
+                single_step_ms=single * 1e3, two_step_ms=two * 1e3,
+                two_over_single=two / single, localizer_ms=t_loc * 1e3,
+                localizer_share=t_loc / two, crop_ms=t_crop * 1e3,
+                crop_share=t_crop / two, loc_batch=args.loc_batch,
+                ours_us=t_ours * 1e6, scipy_us=t_scipy * 1e6,
+                identical_boxes=bool(same)), f, indent=1)
 
 
 if __name__ == '__main__':

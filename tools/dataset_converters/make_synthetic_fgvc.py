@@ -7,12 +7,16 @@ Example::
         --out data/synthetic_fgvc
 
 Does nothing if ``--out`` already holds a complete data set made with the
-same parameters (use ``--force`` to regenerate). Never deletes files: an
-existing folder only gets the data set's own files (over)written.
+same parameters (use ``--force`` to regenerate). Writes only into a new or
+empty folder or one this generator made (it leaves a marker file); any other
+folder (e.g. a real CUB-200-2011) is refused before a byte is written. Never
+deletes files: a folder it made only gets the data set's own files
+(over)written.
 """
 import argparse
 import importlib.util
 import os.path as osp
+import sys
 import time
 
 # Load the generator module by path: it needs only numpy and OpenCV, and
@@ -80,7 +84,10 @@ def main(argv=None) -> str:
               '(use --force to regenerate)')
         return args.out
     t0 = time.time()
-    make_synthetic_fgvc(args.out, **params)
+    try:
+        make_synthetic_fgvc(args.out, **params)
+    except FileExistsError as e:
+        sys.exit(f'error: {e}')
     n = params['num_classes'] * params['images_per_class']
     print(f'{args.out}: wrote {n} images of {params["num_classes"]} classes '
           f'in {time.time() - t0:.1f} s')

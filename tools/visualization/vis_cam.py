@@ -6,6 +6,10 @@ For each image: Grad-CAM of the raw branch on the backbone's last stage
 ``TwoBranchClassifier`` also the predicted box on the raw image and the
 Grad-CAM of the object branch on the crop it classifies. One grid PNG.
 
+The model is built as ``tools/test.py`` builds it (the config's
+``data_preprocessor``); titles: predicted class and score, ground-truth
+class; boxes: predicted (white), ground truth (green) where known.
+
     python tools/visualization/vis_cam.py CONFIG [--checkpoint CKPT] \
         [--img-dir DIR | --split test] [--num 8] [--method gradcam] \
         [--target-layer backbone.layer4] [--out work_dirs/vis_cam.png]
@@ -21,8 +25,8 @@ import torch.nn as nn
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from vis_utils import (batch_of, draw_box, grid_figure, load_items,  # noqa
-                       load_model)
+from vis_utils import (batch_of, class_names, draw_box, grid_figure,  # noqa
+                       label_of, load_items, load_model, predict, title_of)
 
 try:
     import pytorch_grad_cam as cam
@@ -103,8 +107,10 @@ def main():
         DictAction(option_strings=[], dest='x')(None, ns, args.cfg_options)
         opts = ns.x
     cfg, model = load_model(args.config, args.checkpoint, args.device, opts)
-    items = load_items(cfg, args.img_dir, args.split, args.num)
+    items, meta = load_items(cfg, args.img_dir, args.split, args.num)
     inputs, samples, shown = batch_of(model, items)
+    preds = predict(model, items)
+    classes = class_names(model, meta)
     two_branch = hasattr(model, 'localizer') and hasattr(model, 'crop')
 
     wrapper = SingleBranch(model).eval()
@@ -124,8 +130,7 @@ def main():
     panels = 1
     if two_branch:
         with torch.no_grad():
-            boxes = model.localize(model.backbone(inputs),
-                                   tuple(inputs.shape[-2:]))
+            boxes = torch.cat([p.pred_bboxes for p in preds]).to(inputs)
             crops = model.crop(inputs, boxes)
         obj_cams, obj_labels = explain(crops)
         # display crops: the same crop of the display image
@@ -143,13 +148,20 @@ def main():
         ax.imshow(show_cam_on_image(to_float_rgb(shown[i]), raw_cams[i],
                                     use_rgb=True),
                   extent=(0, width, height, 0))
-        ax.set_title(f'raw: class {raw_labels[i]}', fontsize=8)
+        ax.set_title(f'{title_of(preds[i], samples[i], classes)}\n'
+                     f'CAM (raw) of {label_of(classes, raw_labels[i])}',
+                     fontsize=8)
+        gt = samples[i].get('gt_bboxes', None)
+        if gt is not None and len(torch.as_tensor(gt).reshape(-1, 4)):
+            draw_box(ax, torch.as_tensor(gt).reshape(-1, 4)[0], 'lime')
         if two_branch:
             draw_box(ax, boxes[i], 'white')
             ax2 = axes[i * panels + 1]
             ax2.imshow(show_cam_on_image(to_float_rgb(crop_shown[i]),
                                          obj_cams[i], use_rgb=True))
-            ax2.set_title(f'object: class {obj_labels[i]}', fontsize=8)
+            ax2.set_title(
+                f'CAM (object) of {label_of(classes, obj_labels[i])}',
+                fontsize=8)
     fig.suptitle(f'{args.method} on {args.target_layer or "the last stage"}',
                  fontsize=9)
     fig.tight_layout()

@@ -2,16 +2,20 @@
 
 For images of a folder or of a dataset split (through the config's test
 pipeline), one grid PNG with, per image: the channel-aggregation heatmap
-``A`` over the image, the predicted box (red) and, when the sample carries
-``gt_bboxes``, the ground-truth box (green) and their IoU. Works for
+``A`` over the image, the predicted box (red), the predicted class and
+score and, when the sample carries them, the ground-truth class, box
+(green) and their IoU. The model is built and run as ``tools/test.py``
+does (config's ``data_preprocessor``, ``model.test_step``), so classes and
+boxes are those of ``tools/test.py``. Works for
 ``TwoBranchClassifier`` (its own localizer) and for any classifier with a
 CNN backbone (a default ``ChannelAggregationLocalizer`` on the last stage).
 
     python tools/visualization/vis_localization.py CONFIG \
         [--checkpoint CKPT] [--img-dir DIR | --split test] [--num 16] \
-        [--out work_dirs/vis_localization.png]
+        [--out work_dirs/vis_localization.png] [--out-json per_image.json]
 """
 import argparse
+import json
 import os
 import os.path as osp
 import sys
@@ -22,8 +26,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from vis_utils import (batch_of, draw_box, grid_figure, load_items,  # noqa
-                       load_model)
+from vis_utils import (batch_of, class_names, draw_box, grid_figure,  # noqa
+                       label_of, load_items, load_model, predict, title_of)
 
 
 def parse_args():
@@ -39,6 +43,9 @@ def parse_args():
     parser.add_argument('--num', type=int, default=16)
     parser.add_argument('--cols', type=int, default=4)
     parser.add_argument('--out', default='work_dirs/vis_localization.png')
+    parser.add_argument('--out-json', default=None,
+                        help='also write per image: path, predicted label, '
+                        'class, score, box, ground truth (input pixels)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', default=None,
                         help='key=value overrides of the config')
@@ -78,9 +85,13 @@ def main():
     args = parse_args()
     cfg, model = load_model(args.config, args.checkpoint, args.device,
                             parse_cfg_options(args.cfg_options))
-    items = load_items(cfg, args.img_dir, args.split, args.num)
+    items, meta = load_items(cfg, args.img_dir, args.split, args.num)
     inputs, samples, shown = batch_of(model, items)
+    preds = predict(model, items)
+    classes = class_names(model, meta)
     agg, mask, boxes = localize(model, inputs)
+    if all('pred_bboxes' in p for p in preds):  # the model's own boxes
+        boxes = torch.cat([p.pred_bboxes for p in preds]).to(boxes)
     height, width = inputs.shape[-2:]
     heat = F.interpolate(agg.unsqueeze(1).float(), size=(height, width),
                          mode='bilinear', align_corners=False).squeeze(1)
@@ -88,7 +99,7 @@ def main():
                             mode='nearest').squeeze(1)
     fig, axes = grid_figure(len(items), args.cols)
     from torchvision.ops import box_iou
-    ious = []
+    ious, records = [], []
     for i, ax in enumerate(axes[:len(items)]):
         ax.imshow(shown[i], extent=(0, shown[i].shape[1],
                                     shown[i].shape[0], 0))
@@ -101,8 +112,15 @@ def main():
                        mask_up[i].cpu().numpy(), levels=[0.5],
                        colors='white', linewidths=0.8)
         draw_box(ax, boxes[i], 'red')
-        title = osp.basename(samples[i].get('img_path', '') or f'#{i}')
-        title = title if len(title) <= 24 else '...' + title[-21:]
+        title = title_of(preds[i], samples[i], classes)
+        record = dict(
+            img_path=samples[i].get('img_path'),
+            pred_label=int(preds[i].pred_label),
+            pred_class=label_of(classes, preds[i].pred_label),
+            pred_score=float(preds[i].pred_score.max()),
+            pred_bbox=[float(v) for v in boxes[i]])
+        if 'gt_label' in samples[i]:
+            record['gt_label'] = int(samples[i].gt_label)
         gt = samples[i].get('gt_bboxes', None)
         if gt is not None and len(torch.as_tensor(gt).reshape(-1, 4)):
             gt = torch.as_tensor(np.asarray(gt), dtype=torch.float32)
@@ -110,12 +128,17 @@ def main():
             draw_box(ax, gt[0], 'lime')
             iou = float(box_iou(boxes[i:i + 1].cpu(), gt).max())
             ious.append(iou)
-            title += f'  IoU {iou:.2f}'
+            title += f'\nbox IoU {iou:.2f}'
+            record.update(gt_bbox=[float(v) for v in gt[0]], iou=iou)
+        records.append(record)
         ax.set_xlim(0, width)
         ax.set_ylim(height, 0)
-        ax.set_title(title, fontsize=8)
+        correct = record.get('gt_label') == record['pred_label']
+        ax.set_title(title, fontsize=7,
+                     color='darkgreen' if correct else 'black')
     fig.suptitle('channel aggregation A (heat), mask M (white), predicted '
-                 'box (red), ground truth (green)', fontsize=9)
+                 'box (red), ground-truth box (green); title in green: '
+                 'class predicted correctly', fontsize=9)
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     fig.savefig(args.out, dpi=100)
@@ -123,6 +146,10 @@ def main():
     if ious:
         corloc = float(np.mean(np.array(ious) >= 0.5))
         msg += f'; mean IoU {np.mean(ious):.3f}, CorLoc {corloc:.3f}'
+    if args.out_json:
+        with open(args.out_json, 'w') as f:
+            json.dump(records, f, indent=1)
+        msg += f'; per-image results in {args.out_json}'
     print(msg)
 
 

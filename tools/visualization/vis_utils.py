@@ -14,7 +14,6 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
 from mmengine.config import Config  # noqa: E402
 from mmengine.dataset import Compose, pseudo_collate  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -24,25 +23,44 @@ def load_model(config: str,
                device: str = 'cpu',
                cfg_options: Optional[dict] = None
                ) -> Tuple[Config, torch.nn.Module]:
-    """The config and its model in eval mode (random init without a
-    checkpoint)."""
+    """The config and its model in eval mode, built as ``tools/test.py``
+    builds it: MMPretrain's ``get_model`` (= ``init_model``) puts the
+    config's top-level ``data_preprocessor`` into ``cfg.model`` like
+    mmengine's ``Runner`` does, and loads the checkpoint with mmengine
+    (random init without one; no pretrained weights are fetched)."""
     import projects.fgvc_aam  # noqa: F401  (registers everything)
-    from mmpretrain.registry import MODELS
+    from mmpretrain.apis import get_model
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model_cfg = cfg.model.copy()
-    model_cfg.pop('pretrained', None)
-    model_cfg.pop('init_cfg', None)  # no download of pretrained weights
-    if 'backbone' in model_cfg:
-        model_cfg['backbone'] = dict(model_cfg['backbone'])
-        model_cfg['backbone'].pop('init_cfg', None)
-    model = MODELS.build(model_cfg)
-    if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu')
-    model.to(device).eval()
+    model = get_model(cfg, pretrained=False, device=device)
+    if checkpoint:  # refused if its tensors do not fit the model
+        from projects.fgvc_aam.engine import load_fitting_checkpoint
+        ckpt = load_fitting_checkpoint(
+            model, checkpoint, map_location='cpu',
+            allow_partial=bool(cfg.get('allow_partial_checkpoint')))
+        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+        if meta.get('dataset_meta'):  # as get_model(pretrained=...) does
+            model._dataset_meta = meta['dataset_meta']
     return cfg, model
+
+
+def class_names(model: torch.nn.Module,
+                dataset_meta: Optional[dict] = None) -> Optional[List[str]]:
+    """Class names from the checkpoint's ``dataset_meta``, else the data."""
+    classes = getattr(model, '_dataset_meta', {}).get('classes')
+    if not classes and dataset_meta:
+        classes = dataset_meta.get('classes')
+    return list(classes) if classes else None
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, items: Sequence[dict]) -> list:
+    """Predicted data samples (``pred_label``, ``pred_score`` and, for a
+    two-branch model, ``pred_bboxes``) of ``items``: ``model.test_step``,
+    what mmengine's test loop calls."""
+    return model.test_step(pseudo_collate(list(items)))
 
 
 def _test_pipeline(cfg: Config) -> list:
@@ -56,10 +74,11 @@ def _test_pipeline(cfg: Config) -> list:
 def load_items(cfg: Config,
                img_dir: Optional[str] = None,
                split: str = 'test',
-               num: int = 16) -> List[dict]:
+               num: int = 16) -> Tuple[List[dict], dict]:
     """Up to ``num`` packed samples (``inputs``, ``data_samples``) from an
     image folder or from a dataset split, all through the test pipeline
-    (so ground-truth boxes, if packed, are in network-input pixels)."""
+    (so ground-truth boxes, if packed, are in network-input pixels), and
+    the data set's metainfo (``{}`` for a folder)."""
     from mmpretrain.registry import DATASETS
     pipeline = _test_pipeline(cfg)
     if img_dir is not None:
@@ -69,7 +88,7 @@ def load_items(cfg: Config,
         if not files:
             raise FileNotFoundError(f'no images under {img_dir}')
         compose = Compose(pipeline)
-        return [compose(dict(img_path=f)) for f in files[:num]]
+        return [compose(dict(img_path=f)) for f in files[:num]], {}
     loader = cfg.get(f'{split}_dataloader')
     if loader is None:
         raise ValueError(f'the config has no {split}_dataloader')
@@ -79,7 +98,7 @@ def load_items(cfg: Config,
     if len(dataset) == 0:
         raise ValueError(f'the {split} split is empty')
     picks = np.linspace(0, len(dataset) - 1, min(num, len(dataset)))
-    return [dataset[int(i)] for i in picks]
+    return [dataset[int(i)] for i in picks], dict(dataset.metainfo)
 
 
 def batch_of(model: torch.nn.Module, items: Sequence[dict]):
@@ -117,3 +136,28 @@ def draw_box(ax, box, color: str, label: Optional[str] = None) -> None:
     ax.add_patch(
         patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False,
                           edgecolor=color, linewidth=2, label=label))
+
+
+def label_of(classes: Optional[Sequence[str]], label) -> str:
+    """``'NAME'`` (or ``'class K'`` without names) of a label."""
+    label = int(torch.as_tensor(label).reshape(-1)[0])
+    if classes and 0 <= label < len(classes):
+        return str(classes[label])
+    return f'class {label}'
+
+
+def title_of(pred, sample, classes: Optional[Sequence[str]] = None,
+             width: int = 34) -> str:
+    """Title lines: predicted class and score; ground-truth class (when
+    the sample has one). Names are shown with spaces for underscores and
+    wrapped at ``width`` characters."""
+    import textwrap
+
+    def wrap(text):
+        return textwrap.wrap(text.replace('_', ' '), width) or ['']
+
+    score = float(pred.pred_score.max())
+    lines = wrap(f'pred: {label_of(classes, pred.pred_label)} {score:.2f}')
+    if 'gt_label' in sample and len(sample.gt_label):
+        lines += wrap(f'true: {label_of(classes, sample.gt_label)}')
+    return '\n'.join(lines)

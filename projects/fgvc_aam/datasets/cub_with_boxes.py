@@ -19,6 +19,37 @@ def _class_name(entry: str) -> str:
     return m.group(1) if m else entry
 
 
+_LOADERS = ('LoadImageFromFile', 'mmpretrain.LoadImageFromFile',
+            'mmcv.LoadImageFromFile')
+
+
+def stored_orientation_pipeline(pipeline, with_bbox: bool) -> list:
+    """``pipeline`` whose image loader keeps the stored pixel orientation.
+
+    CUB's boxes are in stored pixels (EXIF orientation not applied), and so
+    is the size the image check reads, but OpenCV and Pillow rotate a JPEG
+    by its EXIF orientation by default. A ``LoadImageFromFile`` without
+    ``color_type`` gets ``'color_ignore_orientation'``; one that asks for
+    the rotation explicitly (``'color'`` / ``'grayscale'``) is refused when
+    boxes are loaded.
+    """
+    out = []
+    for t in pipeline or ():
+        if isinstance(t, dict) and t.get('type') in _LOADERS:
+            color = t.get('color_type')
+            if color is None:
+                t = type(t)(t, color_type='color_ignore_orientation')
+            elif color in ('color', 'grayscale') and with_bbox:
+                raise ValueError(
+                    f'CUBWithBoxes: pipeline LoadImageFromFile color_type='
+                    f'{color!r} rotates images by their EXIF orientation, '
+                    'but bounding_boxes.txt is in stored pixels; use '
+                    f"color_type='{color}_ignore_orientation' or leave it "
+                    'unset')
+        out.append(t)
+    return out
+
+
 @DATASETS.register_module()
 class CUBWithBoxes(CUB):
     """MMPretrain's :class:`~mmpretrain.datasets.CUB` that reads its class
@@ -41,6 +72,10 @@ class CUBWithBoxes(CUB):
     disagreeing with the class folders of ``images.txt``, box with
     ``w <= 0`` / ``h <= 0`` or outside its image, missing, non-image or
     truncated image file. Nothing is ever written to ``data_root``.
+
+    Orientation: images are loaded, checked and boxed in their *stored*
+    pixels (a JPEG's EXIF orientation is not applied), the frame of CUB's
+    ``bounding_boxes.txt`` (see :func:`stored_orientation_pipeline`).
 
     Args:
         data_root: root of the CUB-200-2011 layout.
@@ -98,6 +133,9 @@ class CUBWithBoxes(CUB):
                 for i in sorted(self._class_entries))
         self._tables: Dict[str, Dict] = {}
         self._boxes: Dict[int, np.ndarray] = {}
+        if 'pipeline' in kwargs:
+            kwargs['pipeline'] = stored_orientation_pipeline(
+                kwargs['pipeline'], with_bbox)
         super().__init__(
             data_root=data_root,
             split=split,
@@ -256,6 +294,11 @@ class CUBWithBoxes(CUB):
         try:
             images, _, _, boxes = self._check_tables()
             data_list = super().load_data_list()
+            if not data_list:
+                raise DataValidationError(
+                    f'{self.train_test_split_file}: the {self.split} split is '
+                    f'empty (no line has is_train={int(self.split == "train")}'
+                    f'; {len(images)} images listed in {self.ann_file})')
             by_path = {
                 self.backend.join_path(self.img_prefix, fields[0]):
                 (idx, lineno)

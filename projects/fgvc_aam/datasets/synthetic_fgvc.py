@@ -47,12 +47,15 @@ import numpy as np
 
 __all__ = [
     'make_synthetic_fgvc', 'render_bird_image', 'class_attributes',
-    'synthetic_fgvc_is_complete', 'image_rng', 'DEFAULT_PARAMS',
-    'PRETRAIN_PARAMS', 'ATTRIBUTES'
+    'synthetic_fgvc_is_complete', 'image_rng', 'check_output_folder',
+    'DEFAULT_PARAMS', 'PRETRAIN_PARAMS', 'ATTRIBUTES'
 ]
 
 GENERATOR_VERSION = 2  # 2: stronger part attributes (tail, wing, stripes)
 META_FILE = 'synthetic_fgvc.json'
+# Written first, before any other file: a folder that holds it (or the meta
+# file of older versions) was made by this generator and may be rewritten.
+MARKER_FILE = '.synthetic_fgvc_generator'
 ANNOTATION_FILES = ('images.txt', 'image_class_labels.txt',
                     'train_test_split.txt', 'classes.txt',
                     'bounding_boxes.txt')
@@ -464,6 +467,32 @@ def synthetic_fgvc_is_complete(out_dir: str, **params) -> bool:
         osp.isfile(osp.join(out_dir, 'images', r)) for r in rels)
 
 
+def check_output_folder(out_dir: str) -> None:
+    """Refuse a target folder that this generator did not make.
+
+    Allowed: a missing or empty folder, or one that holds ``MARKER_FILE``
+    (or ``META_FILE``, written by every version). Anything else (e.g. a real
+    CUB-200-2011 tree) raises ``FileExistsError`` naming the folder and what
+    was found there, before a byte is written.
+    """
+    if not osp.lexists(out_dir):
+        return
+    if not osp.isdir(out_dir):
+        raise FileExistsError(
+            f'make_synthetic_fgvc: output {out_dir!r} exists and is not a '
+            'folder; choose a new or empty folder.')
+    found = sorted(os.listdir(out_dir))
+    if not found or MARKER_FILE in found or META_FILE in found:
+        return
+    shown = ', '.join(repr(f) for f in found[:5]) + (
+        f' and {len(found) - 5} more' if len(found) > 5 else '')
+    raise FileExistsError(
+        f'make_synthetic_fgvc: refusing to write into {out_dir!r}: the folder '
+        f'is not empty ({shown}) and was not made by this generator (no '
+        f'{MARKER_FILE!r} or {META_FILE!r} in it). Nothing was written; '
+        'choose a new or empty folder.')
+
+
 def make_synthetic_fgvc(out_dir: str,
                         num_classes: int = DEFAULT_PARAMS['num_classes'],
                         images_per_class: int = DEFAULT_PARAMS[
@@ -485,7 +514,9 @@ def make_synthetic_fgvc(out_dir: str,
     """Write a synthetic fine-grained data set in CUB-200-2011 layout.
 
     Args:
-        out_dir: target folder (created if needed). Only the files of the
+        out_dir: target folder (created if needed): missing, empty, or made
+            by this generator (see :func:`check_output_folder`); anything
+            else is refused before a byte is written. Only the files of the
             data set are (over)written; nothing else is deleted.
         num_classes: number of classes (attribute combinations, see the
             module docstring), in [2, 512].
@@ -515,7 +546,14 @@ def make_synthetic_fgvc(out_dir: str,
                   jpeg_quality=jpeg_quality, seed=seed,
                   first_class=first_class)
     _check_params(params)
+    check_output_folder(out_dir)
     names = _class_names(num_classes, first_class)
+    os.makedirs(out_dir, exist_ok=True)
+    marker = osp.join(out_dir, MARKER_FILE)
+    if not osp.isfile(marker):
+        with open(marker, 'w', newline='\n') as f:
+            f.write('made by projects/fgvc_aam/datasets/synthetic_fgvc.py; '
+                    'the generator may rewrite this folder\n')
     # Remove an old meta file first so an interrupted run never looks done.
     meta_path = osp.join(out_dir, META_FILE)
     if osp.isfile(meta_path):

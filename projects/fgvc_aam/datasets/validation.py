@@ -43,7 +43,15 @@ def read_id_file(path: str,
     backend = backend or get_file_backend(path, enable_singleton=True)
     if not backend.exists(path):
         raise DataValidationError(f'missing annotation file: {path}')
-    text = backend.get_text(path)
+    data = backend.get(path)
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError as e:
+        lineno = data.count(b'\n', 0, e.start) + 1
+        raise DataValidationError(
+            f'{path} line {lineno}: not UTF-8 text (byte '
+            f'{data[e.start:e.start + 1]!r} at offset {e.start}); save the '
+            'file as UTF-8') from None
     table: IdTable = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -106,14 +114,24 @@ def check_image_file(path: str,
             f.seek(0, 2)
             f.seek(max(0, f.tell() - 1024))
             tail = f.read()
+    except Image.DecompressionBombError as e:
+        raise DataValidationError(
+            f'{where}: {path} is too large to decode safely ({e}); raise '
+            'PIL.Image.MAX_IMAGE_PIXELS only for images you trust') from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise DataValidationError(
             f'{where}: {path} is not a readable image '
             f'({type(e).__name__}: {e})') from None
-    if not _tail_is_complete(fmt, tail):
-        raise DataValidationError(
-            f'{where}: {path} is truncated (no {fmt} end marker); set '
-            "verify_images='none' to skip this check")
+    if not full and not _tail_is_complete(fmt, tail):
+        # no end marker in the last kilobyte: truncated, or a complete image
+        # followed by other bytes (allowed); decoding it tells them apart
+        try:
+            with Image.open(path) as img:
+                img.load()
+        except (OSError, SyntaxError, ValueError) as e:
+            raise DataValidationError(
+                f'{where}: {path} is truncated ({type(e).__name__}: {e}); '
+                "set verify_images='none' to skip this check") from None
     return size
 
 
@@ -122,7 +140,9 @@ def check_num_classes(model, datasets: Iterable) -> None:
 
     Every submodule of ``model`` (data preprocessor, heads, losses...)
     that has an integer attribute ``num_classes`` must agree with
-    ``len(dataset.metainfo['classes'])`` of every data set given.
+    ``len(dataset.metainfo['classes'])`` of every data set given, except
+    values <= 0: MMPretrain's backbones (e.g. ``VGG(num_classes=-1)``) use
+    them for "no classifier".
 
     Raises:
         DataValidationError: naming the module and both values.
@@ -147,7 +167,7 @@ def check_num_classes(model, datasets: Iterable) -> None:
     for mod_name, mod in model.named_modules():
         value = getattr(mod, 'num_classes', None)
         if isinstance(value, int) and not isinstance(value, bool) \
-                and value != n0:
+                and value > 0 and value != n0:
             field = f'model.{mod_name}.num_classes' if mod_name \
                 else 'model.num_classes'
             if mod_name == 'data_preprocessor':

@@ -5,14 +5,61 @@ its runner wraps the model in DDP with ``device_ids=[LOCAL_RANK]``; both fail
 on a CPU-only machine. The runner skips its own ``init_dist`` when a process
 group already exists, so we initialise one with the ``gloo`` backend first
 and ask for ``MMDistributedDataParallel`` with ``device_ids=None``.
+
+Our gloo group gets the configured ``env_cfg.dist_cfg.timeout`` (seconds),
+as mmengine's own ``init_dist`` does for NCCL, so a stalled rank ends the
+job after that timeout instead of gloo's 30 minutes. Every rank started by
+``torchrun`` is also tied to its launcher (:func:`end_with_launcher`): a
+killed launcher does not leave ranks training and writing checkpoints.
 """
+import ctypes
+import datetime
 import logging
 import os
+import signal
 import sys
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, ConfigDict
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def end_with_launcher() -> bool:
+    """Linux: have the kernel send this process SIGTERM when its parent
+    (the ``torchrun`` launcher) dies; returns whether it was set.
+
+    Without it, ranks of a SIGKILL-ed ``torchrun`` keep training (and
+    writing checkpoints) as orphans.
+    """
+    if not sys.platform.startswith('linux'):
+        return False
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent:  # the launcher died before prctl
+        os.kill(os.getpid(), signal.SIGTERM)
+    return True
+
+
+def dist_timeout(cfg: Config):
+    """``env_cfg.dist_cfg.timeout`` (seconds) as a ``timedelta``, or
+    ``None`` when unset; a bad value raises naming the field."""
+    timeout = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get(
+        'timeout')
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(
+            timeout, (int, float)) or timeout <= 0:
+        raise ValueError('env_cfg.dist_cfg.timeout must be a positive number '
+                         f'of seconds, got {timeout!r}')
+    return datetime.timedelta(seconds=timeout)
 
 
 def setup_cpu_distributed(cfg: Config) -> bool:
@@ -23,9 +70,11 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     """
     if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
         return False
+    timeout = dist_timeout(cfg)
     if not dist.is_initialized():
         # torchrun exports MASTER_ADDR/PORT, RANK and WORLD_SIZE (env://).
-        dist.init_process_group(backend='gloo')
+        kwargs = {} if timeout is None else dict(timeout=timeout)
+        dist.init_process_group(backend='gloo', **kwargs)
     wrapper = cfg.get('model_wrapper_cfg') or ConfigDict(
         type='MMDistributedDataParallel',
         broadcast_buffers=False,
@@ -66,6 +115,8 @@ def exit_skipping_finalizers(code: int = 0) -> None:
     exit. Nothing is left to finalize at that point, so the process skips
     the interpreter's teardown.
     """
+    from .work_dir_lock import release_work_dir_locks
+    release_work_dir_locks()  # os._exit skips the atexit release
     logging.shutdown()  # flushes and closes every logging handler
     for stream in (sys.stdout, sys.stderr):
         try:

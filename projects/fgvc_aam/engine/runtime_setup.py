@@ -7,18 +7,37 @@ they take exactly the same flags, and add the fixes this stack needs:
 - ``num_workers=0`` with the ``persistent_workers=True`` that MMPretrain's
   ``merge_args`` forces makes PyTorch's DataLoader raise; we turn it off
   where there are no workers;
-- CPU data-parallel runs (see :func:`setup_cpu_distributed`);
+- CPU data-parallel runs (see :func:`setup_cpu_distributed`), with the
+  configured ``env_cfg.dist_cfg.timeout``, and ranks that end with their
+  ``torchrun`` launcher;
 - a fresh (not resumed) run in a work dir that already holds checkpoints
-  would silently overwrite them (``epoch_1.pth`` ...): we refuse instead.
+  would silently overwrite them (``epoch_1.pth`` ...): we refuse instead;
+- one training run per work dir (:mod:`.work_dir_lock`), taken before
+  anything is written;
+- ``--resume`` without a path continues from the newest intact checkpoint
+  (:mod:`.resume`), and a checkpoint named explicitly (``--resume CKPT``,
+  ``tools/test.py CKPT``) that is truncated is refused, naming it;
+- a checkpoint whose tensors do not fit the model is refused
+  (:class:`~.hooks.CheckpointFitHook`, added to every run) unless
+  ``allow_partial_checkpoint=True``;
+- unknown keys in ``paramwise_cfg.custom_keys`` entries and in hook
+  configs are refused (:mod:`.config_checks`).
 """
 import glob
 import importlib.util
+import logging
+import os
 import os.path as osp
 from types import ModuleType
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 
-from .distributed import setup_cpu_distributed
+from .checkpoint_fit import PARTIAL_LOAD_OPTION
+from .config_checks import check_config
+from .distributed import end_with_launcher, setup_cpu_distributed
+from .resume import checkpoint_problem, find_resume_checkpoint
+from .work_dir_lock import lock_work_dir
 
 DATALOADER_FIELDS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
@@ -62,10 +81,81 @@ def refuse_to_overwrite_checkpoints(cfg: Config) -> None:
             'run, or choose another --work-dir.')
 
 
+def _is_local_path(path: str) -> bool:
+    return '://' not in str(path)
+
+
+def check_named_checkpoint(cfg: Config) -> None:
+    """Raise if ``cfg.load_from`` is a local file that is not a complete
+    checkpoint (e.g. truncated by a killed save), naming it."""
+    path = cfg.get('load_from')
+    if path and _is_local_path(path):
+        problem = checkpoint_problem(path)
+        if problem is not None:
+            raise FileNotFoundError(
+                f'checkpoint {path!r} {problem}; nothing was loaded.')
+
+
+def resolve_resume(cfg: Config) -> None:
+    """``--resume`` without a path: set ``cfg.load_from`` to the newest
+    intact checkpoint of the work dir (see :func:`find_resume_checkpoint`);
+    refuse if the work dir holds checkpoints but none is intact (a fresh
+    run would overwrite them); start fresh if it holds none."""
+    work_dir = cfg.get('work_dir')
+    if not (cfg.get('resume', False) and cfg.get('load_from') is None
+            and work_dir):
+        return
+    found = find_resume_checkpoint(work_dir)
+    if found is not None:
+        cfg.load_from = found
+        return
+    existing = sorted(glob.glob(osp.join(work_dir, '*.pth')))
+    if existing:
+        names = ', '.join(osp.basename(p) for p in existing[:5])
+        raise FileNotFoundError(
+            f'--resume: work dir {work_dir!r} holds checkpoints ({names}) but '
+            'none is an intact epoch_N.pth / iter_N.pth to resume from (see '
+            'the messages above); a fresh run would overwrite them. Pass '
+            '--resume CKPT, or choose another --work-dir.')
+    print_log(f'--resume: no checkpoint in {work_dir}; starting a fresh run.',
+              logger='current', level=logging.WARNING)
+    cfg.resume = False
+
+
+def add_checkpoint_fit_hook(cfg: Config) -> None:
+    """Append a ``CheckpointFitHook`` to ``cfg.custom_hooks`` (unless the
+    config has one), honouring ``cfg.allow_partial_checkpoint``."""
+    allow = cfg.get(PARTIAL_LOAD_OPTION, False)
+    if not isinstance(allow, bool):
+        raise TypeError(f'{PARTIAL_LOAD_OPTION} must be True or False, got '
+                        f'{allow!r}')
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(isinstance(h, dict) and h.get('type') in (
+            'CheckpointFitHook', 'mmpretrain.CheckpointFitHook')
+            or type(h).__name__ == 'CheckpointFitHook' for h in hooks):
+        hooks.append(dict(type='CheckpointFitHook', allow_partial=allow))
+    cfg.custom_hooks = hooks
+
+
+def _is_main_rank() -> bool:
+    return int(os.environ.get('RANK', '0')) == 0
+
+
 def prepare_runtime(cfg: Config, training: bool = True) -> Config:
     """Apply every fix above to a merged config, in place; returns it."""
+    if 'TORCHELASTIC_RUN_ID' in os.environ:  # a rank started by torchrun
+        end_with_launcher()
+    check_config(cfg)  # before anything is written
     if training:
+        # read-only first: a refused run writes nothing
         refuse_to_overwrite_checkpoints(cfg)
+        if cfg.get('work_dir') and _is_main_rank():
+            lock_work_dir(cfg.work_dir)
+            # again under the lock: a run that finished meanwhile counts
+            refuse_to_overwrite_checkpoints(cfg)
+        resolve_resume(cfg)
+    check_named_checkpoint(cfg)
+    add_checkpoint_fit_hook(cfg)
     disable_persistent_workers_without_workers(cfg)
     setup_cpu_distributed(cfg)
     return cfg

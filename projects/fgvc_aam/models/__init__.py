@@ -1,1 +1,2 @@
-from . import classifiers, heads, localizers, losses, necks  # noqa: F401
+from . import (backbones, classifiers, heads, localizers, losses,  # noqa: F401
+               necks)

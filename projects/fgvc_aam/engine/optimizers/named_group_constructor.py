@@ -71,6 +71,8 @@ class NamedGroupOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                     'NamedGroupOptimWrapperConstructor: `custom_keys'
                     f"['{key}'].{GROUP_NAME_KEY}` must be a non-empty str, "
                     f'got {name!r}')
+        from ..config_checks import check_custom_keys
+        check_custom_keys(dict(optim_wrapper_cfg, paramwise_cfg=paramwise_cfg))
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
 
     def named_groups(self, model: nn.Module) -> List[Dict]:

@@ -1,3 +1,5 @@
+# OUR variant of MC-loss (1x1 reduction to K x 3 channels; the official
+# layout is mc_loss_resnet50_official.py).
 # MC-loss (Chang et al. 2020) on ResNet-50: the head takes the last feature
 # map (no GAP neck), reduces 2048 -> num_classes * xi channels with a 1x1
 # conv-BN-ReLU, classifies with GAP + linear (loss_ce) and adds the official

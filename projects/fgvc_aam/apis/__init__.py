@@ -1,0 +1,3 @@
+from .inferencer import FGVCInferencer, draw_prediction
+
+__all__ = ['FGVCInferencer', 'draw_prediction']

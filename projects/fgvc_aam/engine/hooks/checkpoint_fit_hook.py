@@ -1,0 +1,36 @@
+"""Stop before a checkpoint that does not fit the model is loaded."""
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmpretrain.registry import HOOKS
+
+from ..checkpoint_fit import check_checkpoint_fits
+
+
+@HOOKS.register_module()
+class CheckpointFitHook(Hook):
+    """Refuse ``load_from`` / ``--resume`` / ``tools/test.py`` checkpoints
+    whose tensors differ in name or shape from the model's (mmengine would
+    leave them randomly initialised with a warning).
+
+    ``tools/train.py`` and ``tools/test.py`` add it to every run
+    (``prepare_runtime``); ``--cfg-options allow_partial_checkpoint=True``
+    turns the refusal into a warning.
+
+    Args:
+        allow_partial: load the matching tensors only, with a warning.
+    """
+
+    priority = 'VERY_LOW'  # after hooks that convert the loaded checkpoint
+
+    def __init__(self, allow_partial: bool = False) -> None:
+        if not isinstance(allow_partial, bool):
+            raise TypeError(f'CheckpointFitHook: allow_partial must be a '
+                            f'bool, got {allow_partial!r}')
+        self.allow_partial = allow_partial
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        check_checkpoint_fits(model, checkpoint,
+                              getattr(runner, '_load_from', None),
+                              self.allow_partial)

@@ -1,0 +1,152 @@
+"""Export a classifier to ONNX: the test-time network (tensor mode) on
+normalised input, with the object box for a two-branch model.
+
+    python tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT --out model.onnx
+        [--shape H W] [--batch N] [--opset 18] [--verify]
+
+Graph inputs / outputs:
+
+- ``input``: (N, 3, H, W) float32, the image after the config's test
+  pipeline and ``data_preprocessor`` (RGB, ``(x - mean) / std``);
+- ``logits``: (N, num_classes), what ``tools/test.py`` scores (for a
+  two-branch model: raw + object logits with ``test_branch='sum'``);
+- ``boxes`` (two-branch models): (N, 4) ``x1, y1, x2, y2`` in input pixels.
+
+The localizer's early exit (a data-dependent ``if`` that tracing cannot
+keep) is switched off: the labelling then always runs its fixed number of
+rounds, with identical boxes. The exporter is ``torch.onnx.export(...,
+dynamo=True)`` (needs ``onnx`` and ``onnxscript``); ``--verify`` runs the
+file in onnxruntime and prints the largest difference from PyTorch.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import Tuple
+
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))))
+
+
+class ExportWrapper(nn.Module):
+    """``input -> logits`` (and ``boxes`` for a two-branch model)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.with_boxes = hasattr(model, 'extract_two_branch_feats')
+
+    def forward(self, inputs: torch.Tensor):
+        model = self.model
+        if not self.with_boxes:
+            return model(inputs, mode='tensor')
+        branch = model.test_branch
+        raw, boxes, obj = model.extract_two_branch_feats(
+            inputs, with_raw=branch != 'object',
+            with_object=branch != 'raw')
+        if branch == 'raw':
+            logits = model.head(raw)
+        elif branch == 'object':
+            logits = model.head(obj)
+        else:
+            logits = model.head(raw) + model.head(obj)
+        return logits, boxes
+
+
+def build(config: str, checkpoint: str, cfg_options=None) -> nn.Module:
+    """The model as tools/test.py builds it, with early exit off."""
+    from mmengine.config import Config
+
+    import projects.fgvc_aam  # noqa: F401
+    from mmpretrain.apis import get_model
+    from projects.fgvc_aam.models.localizers import \
+        ChannelAggregationLocalizer
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    model = get_model(cfg, pretrained=checkpoint, device='cpu')
+    for module in model.modules():
+        if isinstance(module, ChannelAggregationLocalizer):
+            module.early_exit = False
+    return model.eval()
+
+
+def export(model: nn.Module, out: str, shape: Tuple[int, int],
+           batch: int = 1, opset: int = 18) -> ExportWrapper:
+    wrapper = ExportWrapper(model).eval()
+    dummy = torch.randn(batch, 3, *shape)
+    names = ['logits', 'boxes'] if wrapper.with_boxes else ['logits']
+    with torch.no_grad():
+        program = torch.onnx.export(
+            wrapper, (dummy, ), dynamo=True, input_names=['input'],
+            output_names=names, opset_version=opset)
+    program.save(out)
+    return wrapper
+
+
+def verify(wrapper: ExportWrapper, out: str, shape: Tuple[int, int],
+           batch: int = 1, seed: int = 0) -> float:
+    """Largest |onnxruntime - PyTorch| over the outputs on random input."""
+    import numpy as np
+    import onnxruntime as ort
+    torch.manual_seed(seed)
+    x = torch.randn(batch, 3, *shape)
+    with torch.no_grad():
+        ref = wrapper(x)
+    ref = ref if isinstance(ref, tuple) else (ref, )
+    session = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
+    got = session.run(None, {'input': x.numpy()})
+    return max(float(np.abs(g - r.numpy()).max()) for g, r in zip(got, ref))
+
+
+def main() -> None:
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--out', required=True, help='the .onnx file')
+    parser.add_argument('--shape', type=int, nargs=2, default=None,
+                        metavar=('H', 'W'),
+                        help='input size (default: the crop size of the '
+                        'test pipeline)')
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--opset', type=int, default=18)
+    parser.add_argument('--verify', action='store_true',
+                        help='compare with onnxruntime on a random input')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    args = parser.parse_args()
+    if osp.exists(args.out):
+        sys.exit(f'pytorch2onnx.py: --out {args.out!r} exists; choose '
+                 'another name (nothing was overwritten)')
+    model = build(args.config, args.checkpoint, args.cfg_options)
+    shape = tuple(args.shape) if args.shape else input_shape(model._config)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    wrapper = export(model, args.out, shape, args.batch, args.opset)
+    print(f'saved {args.out} (input {args.batch}x3x{shape[0]}x{shape[1]}, '
+          f'outputs {"logits, boxes" if wrapper.with_boxes else "logits"})')
+    if args.verify:
+        diff = verify(wrapper, args.out, shape, args.batch)
+        print(f'onnxruntime vs PyTorch: max abs difference {diff:.3g}')
+
+
+def input_shape(cfg) -> Tuple[int, int]:
+    """(H, W) the test pipeline produces: the last crop / resize size."""
+    size = None
+    for t in cfg.test_dataloader.dataset.pipeline:
+        for key in ('crop_size', 'scale'):
+            if key in t:
+                size = t[key]
+                break
+    if size is None:
+        raise ValueError('cannot tell the input size from the test pipeline;'
+                         ' pass --shape H W')
+    if isinstance(size, int):
+        return size, size
+    return int(size[1]), int(size[0])  # mmcv sizes are (w, h)
+
+
+if __name__ == '__main__':
+    main()
