@@ -4,7 +4,6 @@ import os
 import os.path as osp
 import subprocess
 import sys
-import time
 from itertools import product
 
 import cv2
@@ -145,10 +144,10 @@ def test_bad_parameters_name_the_argument(tmp_path, name, value):
     assert not osp.exists(tmp_path / 'x')
 
 
-def test_default_data_set_is_fast_and_complete(tmp_path):
-    t0 = time.time()
+def test_default_data_set_is_complete(tmp_path):
+    # (its speed is the quick start's `data` figure, not a test: no timed
+    # assertion, which failed once on a loaded machine)
     root = make_synthetic_fgvc(str(tmp_path / 'default'))
-    assert time.time() - t0 < 30
     assert synthetic_fgvc_is_complete(root)
     p = DEFAULT_PARAMS
     assert len(read_lines(osp.join(root, 'images.txt'))) == \
