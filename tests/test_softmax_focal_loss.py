@@ -117,3 +117,27 @@ def test_sigmoid_form_stays_available_and_differs():
     softmax = MODELS.build(dict(type='SoftmaxFocalLoss', gamma=2.0))
     assert softmax(torch.from_numpy(logits),
                    torch.from_numpy(labels)).item() != pytest.approx(ref)
+
+
+@pytest.mark.parametrize('gamma', [0.25, 0.5])
+def test_confident_prediction_has_finite_gradient_for_gamma_below_one(gamma):
+    """d/dz (1 - p)^gamma is unbounded at p = 1 for gamma < 1; the loss's
+    true gradient there is 0 (the factor multiplies log p = 0). A saturated
+    softmax must give that, not NaN. Oracle: central differences of the
+    numpy formula (float64) on a slightly less confident prediction, and 0
+    at saturation."""
+    loss = MODELS.build(dict(type='SoftmaxFocalLoss', gamma=gamma))
+    saturated = torch.tensor([[100.0, 0.0, 0.0]], requires_grad=True)
+    loss(saturated, torch.tensor([0])).backward()
+    assert torch.isfinite(saturated.grad).all()
+    assert torch.allclose(saturated.grad, torch.zeros(1, 3), atol=1e-6)
+    z = np.array([[6.0, 0.0, -1.0]])
+    num = np.zeros_like(z)
+    for j in range(3):
+        d = np.zeros_like(z)
+        d[0, j] = 1e-6
+        num[0, j] = (numpy_focal(z + d, np.array([0]), gamma)[0]
+                     - numpy_focal(z - d, np.array([0]), gamma)[0]) / 2e-6
+    x = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+    loss(x, torch.tensor([0])).backward()
+    np.testing.assert_allclose(x.grad.numpy(), num, rtol=1e-4, atol=1e-9)

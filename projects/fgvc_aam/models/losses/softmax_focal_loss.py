@@ -92,7 +92,11 @@ class SoftmaxFocalLoss(nn.Module):
                 f'not match logits {tuple(pred.shape)}')
         target = target.to(pred.dtype)
         log_p = F.log_softmax(pred, dim=1)
-        focal = (1.0 - log_p.exp()).pow(self.gamma)
+        # clamped: d/dx x^gamma is unbounded at x = 0 for gamma < 1, and a
+        # saturated softmax (p_t = 1) would give 0 * inf = NaN gradients;
+        # the clamp passes no gradient there, which is the true limit (0)
+        focal = (1.0 - log_p.exp()).clamp_min(
+            torch.finfo(pred.dtype).tiny).pow(self.gamma)
         alpha = self._alpha(num_classes, pred)
         loss = -(target * alpha * focal * log_p).sum(dim=1)
         if weight is not None:
