@@ -51,3 +51,15 @@ def test_bad_length():
     with pytest.raises(ValueError, match='2 entries for 5 stages'):
         MODELS.build(dict(type='VGGLastConv', depth=11,
                           last_conv_channels=(None, 600)))
+
+
+def test_classifier_with_a_resized_last_stage_is_refused():
+    """VGG's own classifier expects 512 x 7 x 7 inputs: with a resized last
+    conv it would fail in the first forward (shape mismatch), so the build
+    refuses it, naming both arguments."""
+    with pytest.raises(ValueError, match='num_classes.*last_conv_channels'):
+        MODELS.build(dict(type='VGGLastConv', depth=11, num_classes=10,
+                          last_conv_channels=(None, ) * 4 + (12, )))
+    # a resized earlier stage keeps the classifier's input: allowed
+    MODELS.build(dict(type='VGGLastConv', depth=11, num_classes=10,
+                      last_conv_channels=(12, ) + (None, ) * 4))

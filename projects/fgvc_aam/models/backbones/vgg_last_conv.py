@@ -40,6 +40,12 @@ class VGGLastConv(VGG):
                 f'{owner}: `last_conv_channels` has '
                 f'{len(last_conv_channels)} entries for '
                 f'{len(self.stage_blocks)} stages')
+        if self.num_classes > 0 and last_conv_channels[-1] is not None:
+            raise ValueError(
+                f'{owner}: `num_classes`={self.num_classes} builds VGG\'s '
+                'classifier for 512 x 7 x 7 inputs, but `last_conv_channels` '
+                f'resizes the last stage to {last_conv_channels[-1]}; use '
+                'num_classes=-1 and a head')
         layers = getattr(self, self.module_name)
         convs = [i for i, m in enumerate(layers)
                  if isinstance(m, ConvModule)]
