@@ -142,3 +142,34 @@ def test_visualization_loader_refuses_checkpoint_of_other_width(tmp_path):
     assert ('backbone.layer1.0.conv1.weight: checkpoint (16, 64, 3, 3) vs '
             'model (8, 64, 3, 3)') in str(info.value)
     sys.modules.pop('vis_utils', None)
+
+
+def _wide_checkpoint(tmp_path) -> str:
+    cfg = Config.fromfile(CONFIG)
+    cfg.model.backbone.base_channels = 16  # another width
+    cfg.model.head.in_channels = 128
+    path = str(tmp_path / 'wide.pth')
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, path)
+    return path
+
+
+def test_inferencer_refuses_checkpoint_of_other_width(tmp_path):
+    """FGVCInferencer (the demo's path) is built through the same fitting
+    loader: upstream's get_model would load this non-strictly (warnings
+    only) and predict with random layers."""
+    from projects.fgvc_aam.apis import FGVCInferencer
+    path = _wide_checkpoint(tmp_path)
+    with pytest.raises(_mismatch_error(), match=r'backbone\.layer1'):
+        FGVCInferencer(CONFIG, pretrained=path, device='cpu')
+    with pytest.raises(_mismatch_error(), match=r'backbone\.layer1'):
+        FGVCInferencer(Config.fromfile(CONFIG), pretrained=path)
+
+
+def test_onnx_export_refuses_checkpoint_of_other_width(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        'pytorch2onnx', osp.join(ROOT, 'tools', 'deployment',
+                                 'pytorch2onnx.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    with pytest.raises(_mismatch_error(), match=r'backbone\.layer1'):
+        tool.build(CONFIG, _wide_checkpoint(tmp_path))

@@ -61,13 +61,14 @@ def build(config: str, checkpoint: str, cfg_options=None) -> nn.Module:
     from mmengine.config import Config
 
     import projects.fgvc_aam  # noqa: F401
-    from mmpretrain.apis import get_model
+    from projects.fgvc_aam.apis import init_fitting_model
     from projects.fgvc_aam.models.localizers import \
         ChannelAggregationLocalizer
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    model = get_model(cfg, pretrained=checkpoint, device='cpu')
+    # refused if the checkpoint does not fit the config's model
+    model = init_fitting_model(cfg, checkpoint, device='cpu')
     for module in model.modules():
         if isinstance(module, ChannelAggregationLocalizer):
             module.early_exit = False

@@ -26,23 +26,17 @@ def load_model(config: str,
     """The config and its model in eval mode, built as ``tools/test.py``
     builds it: MMPretrain's ``get_model`` (= ``init_model``) puts the
     config's top-level ``data_preprocessor`` into ``cfg.model`` like
-    mmengine's ``Runner`` does, and loads the checkpoint with mmengine
-    (random init without one; no pretrained weights are fetched)."""
+    mmengine's ``Runner`` does, and loads the checkpoint only if it fits
+    (``init_fitting_model``; random init without one; no pretrained weights
+    are fetched)."""
     import projects.fgvc_aam  # noqa: F401  (registers everything)
-    from mmpretrain.apis import get_model
+    from projects.fgvc_aam.apis import init_fitting_model
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    model = get_model(cfg, pretrained=False, device=device)
-    if checkpoint:  # refused if its tensors do not fit the model
-        from projects.fgvc_aam.engine import load_fitting_checkpoint
-        ckpt = load_fitting_checkpoint(
-            model, checkpoint, map_location='cpu',
-            allow_partial=bool(cfg.get('allow_partial_checkpoint')))
-        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
-        if meta.get('dataset_meta'):  # as get_model(pretrained=...) does
-            model._dataset_meta = meta['dataset_meta']
+    # refused if the checkpoint's tensors do not fit the model
+    model = init_fitting_model(cfg, checkpoint, device)
     return cfg, model
 
 

@@ -22,7 +22,7 @@ both (1, 4) tensors. ``show_dir`` draws the box and the class on the image.
 """
 import os.path as osp
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -35,6 +35,7 @@ from mmpretrain.structures import DataSample
 
 from ..datasets.transforms.geometry import (RecordInputGeometry,
                                             boxes_to_original)
+from .model import init_fitting_model
 
 __all__ = ['FGVCInferencer', 'draw_prediction']
 
@@ -73,7 +74,21 @@ class FGVCInferencer(ImageClassificationInferencer):
     """``ImageClassificationInferencer`` whose results also hold the
     predicted object box in original-image pixels (``pred_bbox``,
     ``[x1, y1, x2, y2]``) for models that predict ``pred_bboxes`` (the
-    two-branch classifier); same arguments."""
+    two-branch classifier); same arguments. A config (or config path) and
+    a checkpoint are loaded by :func:`init_fitting_model`: a checkpoint
+    that does not fit the model is refused, not loaded non-strictly."""
+
+    def __init__(self, model, pretrained: Union[bool, str] = True,
+                 device: Optional[str] = None, **kwargs) -> None:
+        is_config = isinstance(model, Config) or (
+            isinstance(model, (str, Path)) and Path(model).suffix == '.py')
+        if is_config:
+            model = init_fitting_model(
+                model, pretrained if isinstance(pretrained, str) else None,
+                device)
+            pretrained = False
+        super().__init__(model, pretrained=pretrained, device=device,
+                         **kwargs)
 
     def _init_pipeline(self, cfg: Config) -> Callable:
         pipeline = super()._init_pipeline(cfg)
