@@ -135,3 +135,24 @@ def test_truncated_checkpoint_named_explicitly_is_refused(tmp_path,
     finally:
         release_work_dir_locks()
     assert repr(path) in str(info.value)
+
+
+def test_legacy_pickle_checkpoint_is_not_called_truncated(tmp_path):
+    """A checkpoint in torch's older (non-zip) format, as torch < 1.6 or
+    `_use_new_zipfile_serialization=False` writes it, loads with torch.load
+    and must not be refused as truncated (it has no zip end record to look
+    for; our own saves are always zip files)."""
+    from projects.fgvc_aam.engine.resume import checkpoint_problem
+    path = str(tmp_path / 'legacy.pth')
+    torch.save({'state_dict': {'w': torch.ones(3)}}, path,
+               _use_new_zipfile_serialization=False)
+    assert torch.load(path, weights_only=True)['state_dict']['w'].sum() == 3
+    assert checkpoint_problem(path) is None
+    # a zip checkpoint cut short is still refused
+    zipped = str(tmp_path / 'zipped.pth')
+    torch.save({'state_dict': {'w': torch.ones(3)}}, zipped)
+    with open(zipped, 'rb') as f:
+        data = f.read()
+    with open(zipped, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    assert 'truncated' in checkpoint_problem(zipped)

@@ -40,6 +40,9 @@ def checkpoint_problem(path: str) -> Optional[str]:
         return 'is not a file'
     if osp.getsize(path) == 0:
         return 'is empty (0 bytes)'
+    with open(path, 'rb') as f:
+        if f.read(1) == b'\x80':  # a pickle: torch's pre-1.6 format, which
+            return None  # has no end record; torch.load reports its damage
     if not zipfile.is_zipfile(path):
         return ('is truncated or not a checkpoint (no zip end record, as '
                 'left by a save that was killed or ran out of disk)')
