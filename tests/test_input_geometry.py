@@ -78,3 +78,20 @@ def test_flip_and_missing_geometry_are_refused():
         pipe(_results())
     with pytest.raises(KeyError, match='input_scale'):
         boxes_to_original([[0, 0, 1, 1]], dict(ori_shape=(10, 10)))
+
+
+def test_pad_after_a_resize_is_not_taken_for_a_resize():
+    """`scale_factor` stays in the results after a resize: a later Pad
+    (bottom / right, boxes unmoved) must keep the scale, not rescale.
+    By hand: 200 x 100 -> ResizeEdge(64) = 128 x 64, s = 0.64 both ways;
+    Pad to 128 x 96 adds 32 rows at the bottom: s and offset unchanged."""
+    pipe = RecordInputGeometry([
+        dict(type='ResizeEdge', scale=64),
+        dict(type='Pad', size=(128, 96)),
+        dict(type='PackInputs')
+    ])
+    out = pipe(_results())
+    assert out['inputs'].shape[-2:] == (96, 128)
+    meta = out['data_samples'].metainfo
+    assert meta['input_scale'] == pytest.approx((0.64, 0.64))
+    assert meta['input_offset'] == pytest.approx((0, 0))

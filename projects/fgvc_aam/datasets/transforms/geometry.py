@@ -94,6 +94,7 @@ class RecordInputGeometry(BaseTransform):
             gt = np.asarray(gt).reshape(-1, 4)
             results['gt_bboxes'] = np.concatenate(
                 [gt, probe.astype(gt.dtype)])
+        img0, scale0 = results['img'], results.get('scale_factor')
         out = t(results)
         if out is None:
             raise ValueError(f'RecordInputGeometry: {type(t).__name__} '
@@ -111,13 +112,19 @@ class RecordInputGeometry(BaseTransform):
         nh, nw = out['img'].shape[:2]
         before = probe[0]
         if np.allclose(after, before, atol=_ATOL) and (nh, nw) != (h, w):
-            # a resize that ignores boxes (e.g. MMPretrain's ResizeEdge)
-            if 'scale_factor' not in out:
+            resized = ('scale_factor' in out and
+                       not np.array_equal(out['scale_factor'], scale0))
+            padded = (nh >= h and nw >= w
+                      and np.array_equal(out['img'][:h, :w], img0))
+            if resized:  # a resize that ignores boxes (e.g. ResizeEdge)
+                s = np.array([nw / w, nh / h])
+            elif padded:  # pixels added at the bottom / right only
+                s = np.ones(2)
+            else:
                 raise ValueError(
                     f'RecordInputGeometry: {type(t).__name__} changed the '
                     f'image from {w}x{h} to {nw}x{nh} without moving boxes; '
                     'cannot tell where the input pixels come from')
-            s = np.array([nw / w, nh / h])
             t_ = np.zeros(2)
         else:
             inside = (after[0] > _ATOL and after[1] > _ATOL
