@@ -11,9 +11,13 @@ files are written and deleted:
 1. every checkpoint (epoch / iter, last, best) is written to a temporary
    name in the same folder, flushed and ``fsync``-ed, then renamed onto its
    final name (``os.replace`` is atomic on POSIX and Windows);
-2. ``last_checkpoint`` is rewritten the same way (temporary file, rename);
-3. the old checkpoints upstream would have deleted are deleted only after
+2. the old checkpoints upstream would have deleted are deleted only after
    the new one is safely on disk (and not at all if the save failed).
+
+``last_checkpoint`` is still written in place by upstream, after the
+checkpoint it names is on disk; a kill in that instant can leave it empty
+or cut short, which ``--resume`` copes with (``engine/resume.py`` takes the
+newest intact checkpoint then).
 
 Atomicity applies to local folders; other storage backends keep the
 upstream behaviour. Unknown keyword arguments, which upstream forwards to
@@ -52,17 +56,6 @@ def fsync_file(path: str) -> None:
     with open(path, 'rb+') as f:
         f.flush()
         os.fsync(f.fileno())
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    tmp = path + TMP_SUFFIX
-    with open(tmp, 'w') as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_dir(osp.dirname(osp.abspath(path)))
 
 
 class _DeferredRemoval:
@@ -168,11 +161,6 @@ class AtomicCheckpointHook(CheckpointHook):
         finally:
             self.file_backend = backend
         if is_main_process():
-            if self.last_ckpt is not None:
-                # upstream wrote it in place: rewrite it atomically
-                atomic_write_text(
-                    osp.join(runner.work_dir, 'last_checkpoint'),
-                    str(self.last_ckpt))
             for action, path in deferred.pending:
                 getattr(backend, action)(path)
 
