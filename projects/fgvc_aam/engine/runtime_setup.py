@@ -67,14 +67,20 @@ def disable_persistent_workers_without_workers(cfg: Config) -> None:
             loader['persistent_workers'] = False
 
 
+def _checkpoint_names(work_dir: str) -> str:
+    """The first five ``*.pth`` of ``work_dir``, comma-separated ('' if
+    none): what a fresh run into it would overwrite."""
+    existing = sorted(glob.glob(osp.join(work_dir, '*.pth')))
+    return ', '.join(osp.basename(p) for p in existing[:5])
+
+
 def refuse_to_overwrite_checkpoints(cfg: Config) -> None:
     """Raise if a fresh training run would overwrite existing checkpoints."""
     work_dir = cfg.get('work_dir')
     if not work_dir or cfg.get('resume', False):
         return
-    existing = sorted(glob.glob(osp.join(work_dir, '*.pth')))
-    if existing:
-        names = ', '.join(osp.basename(p) for p in existing[:5])
+    names = _checkpoint_names(work_dir)
+    if names:
         raise FileExistsError(
             f'work dir {work_dir!r} already holds checkpoints ({names}); a '
             'new run would overwrite them. Pass --resume to continue that '
@@ -109,9 +115,8 @@ def resolve_resume(cfg: Config) -> None:
     if found is not None:
         cfg.load_from = found
         return
-    existing = sorted(glob.glob(osp.join(work_dir, '*.pth')))
-    if existing:
-        names = ', '.join(osp.basename(p) for p in existing[:5])
+    names = _checkpoint_names(work_dir)
+    if names:
         raise FileNotFoundError(
             f'--resume: work dir {work_dir!r} holds checkpoints ({names}) but '
             'none is an intact epoch_N.pth / iter_N.pth to resume from (see '
