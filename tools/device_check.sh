@@ -45,6 +45,7 @@ FAILED=()
 step() {  # step NAME CMD...: run, tee the output to OUT/NAME.txt
     local name=$1
     shift
+    rm -f "$OUT/$name.json"  # a failed step leaves no earlier run's JSON
     echo "== $name: $*"
     local start=$SECONDS
     "$@" 2>&1 | tee "$OUT/$name.txt"

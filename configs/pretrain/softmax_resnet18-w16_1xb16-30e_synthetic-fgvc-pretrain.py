@@ -21,7 +21,6 @@ num_classes = 48
 model = dict(
     backbone=dict(depth=18, stem_channels=16, base_channels=16),
     head=dict(num_classes=num_classes, in_channels=128, topk=(1, 5)))
-data_preprocessor = dict(num_classes=num_classes)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -42,10 +41,5 @@ val_dataloader = dict(num_workers=0, persistent_workers=False,
                       dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=30),
-]
-train_cfg = dict(max_epochs=30, val_interval=30)
+train_cfg = dict(val_interval=30)  # test once, after the last epoch
 default_hooks = dict(checkpoint=dict(max_keep_ckpts=1, save_best=None))

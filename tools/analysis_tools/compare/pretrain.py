@@ -123,14 +123,10 @@ def ensure_pretrained(root: str = DEFAULT_ROOT,
     cfg = pretrain_config(data, config)
     cfg_path = osp.join(out, osp.basename(config))
     cfg.dump(cfg_path)
-    from .runs import train_command
+    from .runs import run_env, train_command
     resume = bool(glob.glob(osp.join(train_dir, 'epoch_*.pth')))
     cmd = train_command(cfg_path, train_dir, resume, 0)
-    threads = threads or len(os.sched_getaffinity(0))
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1')
-    env['PYTHONPATH'] = ROOT + (os.pathsep + env['PYTHONPATH']
-                                if env.get('PYTHONPATH') else '')
+    env = run_env(threads or len(os.sched_getaffinity(0)))
     log(f'pretrain: training {config} ({cfg.train_cfg.max_epochs} epochs) '
         f'into {train_dir}, log {train_dir}/train.log')
     with open(osp.join(train_dir, 'train.log'), 'a') as f:

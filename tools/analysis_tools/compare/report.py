@@ -84,9 +84,12 @@ def select(rows: List[dict], current: Optional[str] = None,
     if not scored:
         raise ValueError(f'select: no row has {key}')
     best = max(scored, key=lambda r: r[key])
-    tied = [r['name'] for r in scored
-            if r is best or (welch_p(r[key + '_values'],
-                                     best[key + '_values']) or 1.0) >= ALPHA]
+
+    def tied_with_best(r: dict) -> bool:  # p is None: too few seeds to test
+        p = welch_p(r[key + '_values'], best[key + '_values'])
+        return p is None or p >= ALPHA
+
+    tied = [r['name'] for r in scored if r is best or tied_with_best(r)]
     cur = next((r for r in scored if r['name'] == current), None)
     p = None if cur is None or cur is best else welch_p(
         cur[key + '_values'], best[key + '_values'])

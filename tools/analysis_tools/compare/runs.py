@@ -168,7 +168,8 @@ def evaluate_command(run: dict) -> List[str]:
     return cmd
 
 
-def _env(threads: int) -> dict:
+def run_env(threads: int) -> dict:
+    """The environment of a training / testing subprocess."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1')
     env['PYTHONPATH'] = ROOT + (os.pathsep + env['PYTHONPATH']
@@ -181,7 +182,7 @@ def execute(run: dict, progress: Progress, threads: int) -> dict:
     run_dir, label = run['run_dir'], run['label']
     resume = bool(glob.glob(osp.join(run_dir, 'epoch_*.pth')))
     cmd = train_command(run['cfg_path'], run_dir, resume, run['gpus'])
-    env = _env(threads)
+    env = run_env(threads)
     progress.log(f'{label}: start{" (resume)" if resume else ""}')
     t0 = time.time()
     log_path = osp.join(run_dir, 'train.log')
