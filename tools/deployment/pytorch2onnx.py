@@ -37,23 +37,12 @@ class ExportWrapper(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
-        self.with_boxes = hasattr(model, 'extract_two_branch_feats')
+        self.with_boxes = hasattr(model, 'logits_and_boxes')
 
     def forward(self, inputs: torch.Tensor):
-        model = self.model
         if not self.with_boxes:
-            return model(inputs, mode='tensor')
-        branch = model.test_branch
-        raw, boxes, obj = model.extract_two_branch_feats(
-            inputs, with_raw=branch != 'object',
-            with_object=branch != 'raw')
-        if branch == 'raw':
-            logits = model.head(raw)
-        elif branch == 'object':
-            logits = model.head(obj)
-        else:
-            logits = model.head(raw) + model.head(obj)
-        return logits, boxes
+            return self.model(inputs, mode='tensor')
+        return self.model.logits_and_boxes(inputs)
 
 
 def build(config: str, checkpoint: str, cfg_options=None) -> nn.Module:

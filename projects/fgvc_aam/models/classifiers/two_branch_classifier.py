@@ -248,18 +248,23 @@ class TwoBranchClassifier(ImageClassifier):
                 data_samples: Optional[List[DataSample]] = None,
                 **kwargs) -> List[DataSample]:
         """Predictions of ``test_branch``, each with its ``pred_bboxes``."""
+        logits, boxes = self.logits_and_boxes(inputs)
+        preds = self.head._get_predictions(logits, data_samples)
+        for pred, box in zip(preds, boxes.unsqueeze(1)):
+            pred.set_field(box, 'pred_bboxes')
+        return preds
+
+    def logits_and_boxes(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+        """The logits of ``test_branch`` (``'sum'``: raw + object) and the
+        localizer's (N, 4) boxes in input pixels, from one forward; what
+        :meth:`predict` and the ONNX export return."""
         branch = self.test_branch
         feats_raw, boxes, feats_obj = self.extract_two_branch_feats(
             inputs,
             with_raw=branch != 'object',
             with_object=branch != 'raw')
         if branch == 'raw':
-            preds = self.head.predict(feats_raw, data_samples, **kwargs)
-        elif branch == 'object':
-            preds = self.head.predict(feats_obj, data_samples, **kwargs)
-        else:
-            logits = self.head(feats_raw) + self.head(feats_obj)
-            preds = self.head._get_predictions(logits, data_samples)
-        for pred, box in zip(preds, boxes.unsqueeze(1)):
-            pred.set_field(box, 'pred_bboxes')
-        return preds
+            return self.head(feats_raw), boxes
+        if branch == 'object':
+            return self.head(feats_obj), boxes
+        return self.head(feats_raw) + self.head(feats_obj), boxes
