@@ -18,8 +18,6 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 
 def parse_args() -> argparse.Namespace:
     from mmengine.config import DictAction
@@ -48,7 +46,9 @@ def main() -> None:
     from mmengine.config import Config
 
     import projects.fgvc_aam  # noqa: F401  (registers everything)
+    from fgvc_aam_tools.runtime_fixes import allow_mmengine_checkpoints
     from projects.fgvc_aam.apis import FGVCInferencer, draw_prediction
+    allow_mmengine_checkpoints()  # also read what plain mmengine wrote
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -1,16 +1,31 @@
-"""Data-parallel training on machines without CUDA (CPU + gloo).
+"""The run-time fixes our tools switch on for mmengine 0.10.7 / torch 2.14.
 
-mmengine 0.10.7's ``pytorch`` launcher calls ``torch.cuda.set_device`` and
-its runner wraps the model in DDP with ``device_ids=[LOCAL_RANK]``; both fail
-on a CPU-only machine. The runner skips its own ``init_dist`` when a process
-group already exists, so we initialise one with the ``gloo`` backend first
-and ask for ``MMDistributedDataParallel`` with ``device_ids=None``.
+Nothing here runs on import: each tool calls what it needs, and
+:func:`fgvc_aam_tools.runtime_setup.prepare_runtime` calls all of it for
+``tools/train.py`` and ``tools/test.py``.
 
-Our gloo group gets the configured ``env_cfg.dist_cfg.timeout`` (seconds),
-as mmengine's own ``init_dist`` does for NCCL, so a stalled rank ends the
-job after that timeout instead of gloo's 30 minutes. Every rank started by
-``torchrun`` is also tied to its launcher (:func:`end_with_launcher`): a
-killed launcher does not leave ranks training and writing checkpoints.
+- **Checkpoint allow-list** (:func:`allow_mmengine_checkpoints`). mmengine
+  calls ``torch.load(filename, map_location=...)`` without ``weights_only``;
+  since torch 2.6 that means ``weights_only=True``, which refuses the
+  message hub's ``HistoryBuffer`` and numpy pieces an mmengine checkpoint
+  pickles. We allow-list exactly those globals instead of turning the safe
+  loader off. Our own checkpoints need none of it (``PlainCheckpointHook``
+  stores plain types); it is for checkpoints plain mmengine wrote.
+- **Data-parallel training without CUDA** (:func:`setup_cpu_distributed`).
+  mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and its
+  runner wraps the model in DDP with ``device_ids=[LOCAL_RANK]``; both fail
+  on a CPU-only machine. The runner skips its own ``init_dist`` when a
+  process group already exists, so we initialise one with the ``gloo``
+  backend first, with the configured ``env_cfg.dist_cfg.timeout`` (as
+  mmengine's ``init_dist`` does for NCCL), and ask for
+  ``MMDistributedDataParallel`` with ``device_ids=None``. Every rank
+  started by ``torchrun`` is tied to its launcher
+  (:func:`end_with_launcher`).
+- **Clean exit of a gloo run** (:func:`finish_data_parallel_run`).
+- **``persistent_workers`` without workers**
+  (:func:`disable_persistent_workers_without_workers`): MMPretrain's
+  ``merge_args`` forces ``persistent_workers=True``, which PyTorch's
+  DataLoader refuses with ``num_workers=0``.
 """
 import ctypes
 import datetime
@@ -18,7 +33,9 @@ import logging
 import os
 import signal
 import sys
+from typing import Any, List
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, ConfigDict
@@ -136,3 +153,48 @@ def finish_data_parallel_run(runner) -> None:
     if teardown_distributed():
         runner.visualizer.close()
         exit_skipping_finalizers(0)
+
+
+def mmengine_checkpoint_globals() -> List[Any]:
+    """The globals (beyond torch's defaults) an mmengine checkpoint pickles."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    return [
+        HistoryBuffer,
+        _reconstruct,
+        scalar,
+        np.ndarray,
+        np.dtype,
+        type(np.dtype(np.float64)),  # numpy.dtypes.Float64DType
+        type(np.dtype(np.float32)),
+        type(np.dtype(np.int64)),  # numpy.dtypes.Int64DType
+        type(np.dtype(np.int32)),
+        type(np.dtype(np.bool_)),
+        getattr,  # numpy's pickles reconstruct dtypes through getattr
+    ]
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Allow-list mmengine's checkpoint globals for ``weights_only`` loads.
+
+    Idempotent; a no-op on torch versions without
+    ``torch.serialization.add_safe_globals`` (< 2.4), which load with
+    ``weights_only=False`` anyway.
+    """
+    add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
+    if add_safe_globals is not None:
+        add_safe_globals(mmengine_checkpoint_globals())
+
+
+DATALOADER_FIELDS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def disable_persistent_workers_without_workers(cfg: Config) -> None:
+    """Set ``persistent_workers=False`` on dataloaders with no workers."""
+    for field in DATALOADER_FIELDS:
+        loader = cfg.get(field)
+        if loader and loader.get('num_workers', 0) == 0:
+            loader['persistent_workers'] = False

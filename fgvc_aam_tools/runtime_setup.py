@@ -2,14 +2,11 @@
 
 Our tools reuse MMPretrain's own argument parsing and config merging (the
 ``tools/`` that ship inside the ``mmpretrain`` package under ``.mim``), so
-they take exactly the same flags, and add the fixes this stack needs:
+they take exactly the same flags, and add what this stack needs:
 
-- ``num_workers=0`` with the ``persistent_workers=True`` that MMPretrain's
-  ``merge_args`` forces makes PyTorch's DataLoader raise; we turn it off
-  where there are no workers;
-- CPU data-parallel runs (see :func:`setup_cpu_distributed`), with the
-  configured ``env_cfg.dist_cfg.timeout``, and ranks that end with their
-  ``torchrun`` launcher;
+- the run-time fixes of :mod:`.runtime_fixes`: the checkpoint allow-list,
+  CPU data-parallel runs tied to their ``torchrun`` launcher, and
+  ``persistent_workers`` off where there are no workers;
 - a fresh (not resumed) run in a work dir that already holds checkpoints
   would silently overwrite them (``epoch_1.pth`` ...): we refuse instead;
 - one training run per work dir (:mod:`.work_dir_lock`), taken before
@@ -18,7 +15,7 @@ they take exactly the same flags, and add the fixes this stack needs:
   (:mod:`.resume`), and a checkpoint named explicitly (``--resume CKPT``,
   ``tools/test.py CKPT``) that is truncated is refused, naming it;
 - a checkpoint whose tensors do not fit the model is refused
-  (:class:`~.hooks.CheckpointFitHook`, added to every run) unless
+  (``CheckpointFitHook``, added to every run) unless
   ``allow_partial_checkpoint=True``;
 - unknown keys in ``paramwise_cfg.custom_keys`` entries and in hook
   configs are refused (:mod:`.config_checks`).
@@ -33,13 +30,14 @@ from types import ModuleType
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from .checkpoint_fit import PARTIAL_LOAD_OPTION
-from .config_checks import check_config
-from .distributed import end_with_launcher, setup_cpu_distributed
-from .resume import checkpoint_problem, find_resume_checkpoint
-from .work_dir_lock import lock_work_dir
+from projects.fgvc_aam.engine.checkpoint_fit import PARTIAL_LOAD_OPTION
 
-DATALOADER_FIELDS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+from .config_checks import check_config
+from .resume import checkpoint_problem, find_resume_checkpoint
+from .runtime_fixes import (allow_mmengine_checkpoints,
+                            disable_persistent_workers_without_workers,
+                            end_with_launcher, setup_cpu_distributed)
+from .work_dir_lock import lock_work_dir
 
 
 def load_mmpretrain_tool(name: str) -> ModuleType:
@@ -57,14 +55,6 @@ def load_mmpretrain_tool(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def disable_persistent_workers_without_workers(cfg: Config) -> None:
-    """Set ``persistent_workers=False`` on dataloaders with no workers."""
-    for field in DATALOADER_FIELDS:
-        loader = cfg.get(field)
-        if loader and loader.get('num_workers', 0) == 0:
-            loader['persistent_workers'] = False
 
 
 def _checkpoint_names(work_dir: str) -> str:
@@ -150,6 +140,7 @@ def prepare_runtime(cfg: Config, training: bool = True) -> Config:
     """Apply every fix above to a merged config, in place; returns it."""
     if 'TORCHELASTIC_RUN_ID' in os.environ:  # a rank started by torchrun
         end_with_launcher()
+    allow_mmengine_checkpoints()
     check_config(cfg)  # before anything is written
     if training:
         # read-only first: a refused run writes nothing

@@ -552,7 +552,7 @@ def make_synthetic_fgvc(out_dir: str,
     marker = osp.join(out_dir, MARKER_FILE)
     if not osp.isfile(marker):
         with open(marker, 'w', newline='\n') as f:
-            f.write('made by projects/fgvc_aam/datasets/synthetic_fgvc.py; '
+            f.write('made by fgvc_aam_tools/synthetic_fgvc.py; '
                     'the generator may rewrite this folder\n')
     # Remove an old meta file first so an interrupted run never looks done.
     meta_path = osp.join(out_dir, META_FILE)

@@ -25,6 +25,6 @@ def synthetic_root(tmp_path_factory) -> str:
 
     Session-scoped and shared: do not modify it (copy it first).
     """
-    from projects.fgvc_aam.datasets.synthetic_fgvc import make_synthetic_fgvc
+    from fgvc_aam_tools.synthetic_fgvc import make_synthetic_fgvc
     root = tmp_path_factory.mktemp('synthetic_fgvc')
     return make_synthetic_fgvc(str(root), **TINY_SYNTHETIC)

@@ -7,31 +7,25 @@ once it is kept. Each case runs in its own process (``mallopt`` is global).
 """
 import json
 import os
-import os.path as osp
 import platform
 import subprocess
 import sys
 
 import pytest
 
-from tools_helpers import ROOT
-
 pytestmark = pytest.mark.skipif(
     platform.system() != 'Linux' or platform.libc_ver()[0] != 'glibc',
     reason='glibc only')
 
-MODULE = osp.join(ROOT, 'projects', 'fgvc_aam', 'engine', 'caching_malloc.py')
 ROUNDS = 16
 PAGES_PER_ROUND = (64 << 20) // 4096
 
 SCRIPT = f'''
-import importlib.util, json, resource
+import json, resource
 import torch
-# the module alone (importing the package would register all of MMPretrain)
-spec = importlib.util.spec_from_file_location('caching_malloc', {MODULE!r})
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-applied = module.enable_caching_malloc()
+# the module alone: fgvc_aam_tools imports neither MMPretrain nor our package
+from fgvc_aam_tools.caching_malloc import enable_caching_malloc
+applied = enable_caching_malloc()
 
 def step():
     a = torch.empty(16 << 20).fill_(1.0)  # 64 MiB, freed on return

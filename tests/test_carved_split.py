@@ -6,7 +6,7 @@ import pytest
 
 import projects.fgvc_aam  # noqa: F401
 from projects.fgvc_aam.datasets import CarvedSplit, CUBWithBoxes
-from projects.fgvc_aam.datasets.synthetic_fgvc import make_synthetic_fgvc
+from fgvc_aam_tools.synthetic_fgvc import make_synthetic_fgvc
 
 
 @pytest.fixture(scope='module')

@@ -78,8 +78,8 @@ def _runner_cfg(tmp_path, synthetic_root, **extra) -> Config:
 def test_resume_with_other_class_count_is_refused_before_training(
         tmp_path, synthetic_root):
     """Upstream loads it with warnings and fails inside the SGD step."""
-    from projects.fgvc_aam.engine import (prepare_runtime,
-                                          release_work_dir_locks)
+    from fgvc_aam_tools.runtime_setup import prepare_runtime
+    from fgvc_aam_tools.work_dir_lock import release_work_dir_locks
     path = _checkpoint(str(tmp_path / 'five.pth'), 5)
     cfg = _runner_cfg(tmp_path, synthetic_root, resume=True, load_from=path)
     try:
@@ -93,7 +93,7 @@ def test_resume_with_other_class_count_is_refused_before_training(
 
 
 def test_partial_load_only_when_asked(tmp_path, synthetic_root):
-    from projects.fgvc_aam.engine import prepare_runtime
+    from fgvc_aam_tools.runtime_setup import prepare_runtime
     path = _checkpoint(str(tmp_path / 'five.pth'), 5)
     cfg = _runner_cfg(tmp_path, synthetic_root, load_from=path,
                       allow_partial_checkpoint=True)

@@ -1,5 +1,5 @@
 """tools/analysis_tools/compare_methods.py and its package
-tools/analysis_tools/compare/: budget overrides, regimes and plans, log
+fgvc_aam_tools.compare: budget overrides, regimes and plans, log
 parsing, statistics and selection, and end-to-end runs (slow)."""
 import csv
 import glob
@@ -14,10 +14,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from fgvc_aam_tools.compare import budget, cli, plans, pretrain, report, runs
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.join(ROOT, 'tools', 'analysis_tools') not in sys.path:
-    sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
-from compare import budget, cli, plans, pretrain, report, runs  # noqa: E402
 
 SYN = 'configs/aam/aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py'
 TWO = ('configs/two_branch/'
@@ -178,8 +177,7 @@ def test_end_to_end_two_configs_resumable(tmp_path):
            '--work-dir', work, '--seeds', '0', '--epochs', '1',
            '--input-size', '48', '--synthetic-params', 'num_classes=4',
            'images_per_class=6', 'train_per_class=4', 'image_size=48']
-    env = dict(PYTHONPATH=ROOT, OMP_NUM_THREADS='1',
-               PATH='/usr/bin:/bin')
+    env = dict(OMP_NUM_THREADS='1', PATH='/usr/bin:/bin')
     first = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=600)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -401,7 +399,7 @@ def test_end_to_end_finetune_regime_with_a_cached_backbone(tmp_path,
             'train_per_class=5', 'image_size=48']
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'analysis_tools',
                                     'compare_methods.py')]
-    env = dict(PYTHONPATH=ROOT, OMP_NUM_THREADS='1', PATH='/usr/bin:/bin')
+    env = dict(OMP_NUM_THREADS='1', PATH='/usr/bin:/bin')
     first = subprocess.run(cmd + [two] + tiny, cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]

@@ -28,7 +28,7 @@ import os, sys, time
 sys.path.insert(0, {root!r})
 import torch.distributed as dist
 from mmengine.config import Config
-from projects.fgvc_aam.engine import prepare_runtime
+from fgvc_aam_tools.runtime_setup import prepare_runtime
 cfg = Config(dict(launcher='pytorch', env_cfg=dict(
     dist_cfg=dict(backend='gloo', timeout=3))))
 prepare_runtime(cfg, training=False)

@@ -215,7 +215,7 @@ def test_config_loads_and_model_builds(path, model):
     params = sum(p.numel() for p in net.parameters())
     assert params == model['Metadata']['Parameters'], model['Name']
     # the tools' config checks (issue 13) accept every released config
-    from projects.fgvc_aam.engine.config_checks import check_config
+    from fgvc_aam_tools.config_checks import check_config
     check_config(cfg)
 
 

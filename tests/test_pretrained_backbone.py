@@ -3,17 +3,14 @@
 command caches it by content and never overwrites a foreign file."""
 import os
 import os.path as osp
-import sys
 
 import torch
 from mmengine.config import Config
 
 import projects.fgvc_aam  # noqa: F401
+from fgvc_aam_tools.compare import plans, pretrain
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.join(ROOT, 'tools', 'analysis_tools') not in sys.path:
-    sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
-from compare import plans, pretrain  # noqa: E402
 
 FT = plans.REGIMES['finetune']['configs']
 
@@ -64,7 +61,7 @@ def test_pretraining_is_cached_by_content(tmp_path, capsys):
     root = str(tmp_path / 'cache')
     key = pretrain.cache_key()
     assert key == pretrain.cache_key()  # deterministic
-    from projects.fgvc_aam.datasets.synthetic_fgvc import PRETRAIN_PARAMS
+    from fgvc_aam_tools.synthetic_fgvc import PRETRAIN_PARAMS
     other = dict(PRETRAIN_PARAMS, seed=2)
     assert pretrain.cache_key(params=other) != key
     ckpt, done = pretrain.cached_checkpoint(root)

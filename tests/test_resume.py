@@ -13,12 +13,12 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from projects.fgvc_aam.engine import prepare_runtime
+from fgvc_aam_tools.runtime_setup import prepare_runtime
 
 
 def release_work_dir_locks() -> None:
     """Drop the work-dir locks prepare_runtime took in this process."""
-    from projects.fgvc_aam.engine import release_work_dir_locks as release
+    from fgvc_aam_tools.work_dir_lock import release_work_dir_locks as release
     release()
 
 
@@ -47,7 +47,7 @@ def _work_dir(tmp_path, last=None, truncated=()) -> str:
 
 
 def _find(work):
-    from projects.fgvc_aam.engine import find_resume_checkpoint
+    from fgvc_aam_tools.resume import find_resume_checkpoint
     messages = []
     return find_resume_checkpoint(work, log=messages.append), '\n'.join(
         messages)
@@ -142,7 +142,7 @@ def test_legacy_pickle_checkpoint_is_not_called_truncated(tmp_path):
     `_use_new_zipfile_serialization=False` writes it, loads with torch.load
     and must not be refused as truncated (it has no zip end record to look
     for; our own saves are always zip files)."""
-    from projects.fgvc_aam.engine.resume import checkpoint_problem
+    from fgvc_aam_tools.resume import checkpoint_problem
     path = str(tmp_path / 'legacy.pth')
     torch.save({'state_dict': {'w': torch.ones(3)}}, path,
                _use_new_zipfile_serialization=False)

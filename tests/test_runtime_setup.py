@@ -8,9 +8,10 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
-from projects.fgvc_aam.engine import (prepare_runtime, setup_cpu_distributed,
-                                      teardown_distributed)
-from projects.fgvc_aam.engine.runtime_setup import load_mmpretrain_tool
+from fgvc_aam_tools.runtime_fixes import (setup_cpu_distributed,
+                                          teardown_distributed)
+from fgvc_aam_tools.runtime_setup import prepare_runtime
+from fgvc_aam_tools.runtime_setup import load_mmpretrain_tool
 from tools_helpers import ROOT, free_port
 
 
@@ -72,7 +73,7 @@ def test_cpu_launcher_initialises_gloo_and_drops_device_ids(monkeypatch):
 
 
 def test_fresh_run_refuses_to_overwrite_checkpoints(tmp_path):
-    from projects.fgvc_aam.engine import release_work_dir_locks
+    from fgvc_aam_tools.work_dir_lock import release_work_dir_locks
     torch.save({'state_dict': {}}, str(tmp_path / 'epoch_1.pth'))
     weights = (tmp_path / 'epoch_1.pth').read_bytes()
     cfg = Config(dict(work_dir=str(tmp_path), resume=False, launcher='none'))
@@ -94,7 +95,7 @@ def test_exit_skipping_finalizers_flushes_logs_and_streams(tmp_path):
     script = f'''
 import logging, sys
 sys.path.insert(0, {ROOT!r})
-from projects.fgvc_aam.engine.distributed import exit_skipping_finalizers
+from fgvc_aam_tools.runtime_fixes import exit_skipping_finalizers
 logger = logging.getLogger('t')
 logger.addHandler(logging.FileHandler({str(log)!r}))
 logger.warning('logged before exit')
@@ -111,7 +112,7 @@ print('never')
 
 def test_finish_data_parallel_run_leaves_single_process_runs_alone():
     """Without a process group the tools go on (no exit, visualizer open)."""
-    from projects.fgvc_aam.engine import finish_data_parallel_run
+    from fgvc_aam_tools.runtime_fixes import finish_data_parallel_run
 
     class Visualizer:
         closed = False

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from projects.fgvc_aam.datasets.synthetic_fgvc import (
+from fgvc_aam_tools.synthetic_fgvc import (
     DEFAULT_PARAMS, META_FILE, PRETRAIN_PARAMS, class_attributes, image_rng,
     make_synthetic_fgvc, render_bird_image)
 

@@ -52,7 +52,8 @@ def test_second_training_into_busy_work_dir_is_refused(synthetic_root,
         first.send_signal(signal.SIGKILL)  # a real kill: no clean-up
         first.wait()
     # the dead run's lock is reclaimed, naming it
-    from projects.fgvc_aam.engine import lock_work_dir, release_work_dir_locks
+    from fgvc_aam_tools.work_dir_lock import (lock_work_dir,
+                                              release_work_dir_locks)
     messages = []
     try:
         lock_work_dir(work, log=messages.append)

@@ -1,23 +1,19 @@
 """Train a model: MMPretrain's ``tools/train.py`` with the same flags.
 
-Adds what this stack needs (see ``projects/fgvc_aam/engine/runtime_setup.py``):
-registration of the fgvc_aam components, checkpoints loadable with
-torch >= 2.6 (``--resume``), CPU data-parallel runs under ``torchrun``, and
-``num_workers=0`` without the ``persistent_workers`` error.
+Adds what this stack needs (:mod:`fgvc_aam_tools.runtime_setup`): the
+run-time fixes of :mod:`fgvc_aam_tools.runtime_fixes` (checkpoints that
+plain mmengine wrote loadable with torch >= 2.6, CPU data-parallel runs
+under ``torchrun``, ``num_workers=0`` without the ``persistent_workers``
+error) and the guards that lose nothing (one run per work dir, no
+overwritten checkpoints, ``--resume`` from the newest intact checkpoint).
 """
-import os.path as osp
-import sys
+from mmengine.config import Config
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from projects.fgvc_aam.engine import (  # noqa: E402
-    finish_data_parallel_run, load_mmpretrain_tool, prepare_runtime)
-from projects.fgvc_aam.engine.caching_malloc import \
-    enable_caching_malloc  # noqa: E402
+from fgvc_aam_tools.caching_malloc import enable_caching_malloc
+from fgvc_aam_tools.runtime_fixes import finish_data_parallel_run
+from fgvc_aam_tools.runtime_setup import load_mmpretrain_tool, prepare_runtime
 
 
 def main() -> None:

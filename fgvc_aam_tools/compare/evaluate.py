@@ -11,7 +11,7 @@ training images) and once on the test loader, with the config's own
 
 with the metrics ``top1``, ``top5``, ``class_mean``, ``corloc``.
 
-    python tools/analysis_tools/compare/evaluate.py CONFIG CKPT --out X.json
+    python -m fgvc_aam_tools.compare.evaluate CONFIG CKPT --out X.json
 """
 import argparse
 import json
@@ -19,20 +19,14 @@ import os.path as osp
 import sys
 from typing import Dict, Optional, Sequence
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
 
 def evaluate(config: str, checkpoint: str,
              branches: Sequence[str] = ()) -> Dict:
     from mmengine.config import Config
     from mmengine.runner import Runner, TestLoop
 
-    from projects.fgvc_aam.engine import prepare_runtime
-    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-    from compare.runs import metrics_of
+    from ..runtime_setup import prepare_runtime
+    from .runs import metrics_of
 
     cfg = Config.fromfile(config)
     cfg.work_dir = osp.join(osp.dirname(osp.abspath(checkpoint)), 'eval')

@@ -37,8 +37,8 @@ from .budget import (LOADERS, carve_validation, datasets_of, evaluators,
 from .pretrain import STABLE_PATH
 from .runs import complexity, signature
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+# the repository (configs/, tools/): the package is installed from it
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 _SYN = '_resnet18-w16_1xb16-30e_synthetic-fgvc.py'
 _FT = '_resnet18-w16-synpre_1xb16-20e_synthetic-fgvc.py'
@@ -189,7 +189,7 @@ def prepare_data(args: argparse.Namespace, configs: List[str],
     if not all(synthetic):
         raise ValueError('compare_methods: mixing synthetic and real-data '
                          'configs; pass --data-root')
-    from projects.fgvc_aam.datasets.synthetic_fgvc import (
+    from ..synthetic_fgvc import (
         DEFAULT_PARAMS, make_synthetic_fgvc, synthetic_fgvc_is_complete)
     params = dict(DEFAULT_PARAMS, **args.synthetic_params)
     for key, value in params.items():  # DictAction keeps CLI strings

@@ -1,7 +1,7 @@
 """The pretrained backbone of the finetune regime, cached by content.
 
 ``ensure_pretrained()`` generates the synthetic pretraining set
-(``PRETRAIN_PARAMS`` of :mod:`projects.fgvc_aam.datasets.synthetic_fgvc`),
+(``PRETRAIN_PARAMS`` of :mod:`fgvc_aam_tools.synthetic_fgvc`),
 trains ``PRETRAIN_CONFIG`` on it with ``tools/train.py`` and returns the
 path of the last checkpoint, an ordinary MMPretrain checkpoint
 (``state_dict`` with ``backbone.*`` and ``head.*`` keys) that the
@@ -32,8 +32,8 @@ from mmengine.config import Config
 
 from .budget import LOADERS, datasets_of
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+# the repository (configs/, tools/): the package is installed from it
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PRETRAIN_CONFIG = ('configs/pretrain/'
                    'softmax_resnet18-w16_1xb16-30e_synthetic-fgvc-pretrain.py')
 DEFAULT_ROOT = 'work_dirs/pretrain_synthetic'
@@ -59,8 +59,7 @@ def pretrain_config(data_root: str,
 def cache_key(config: str = PRETRAIN_CONFIG,
               params: Optional[dict] = None) -> str:
     """SHA-1 (12 hex) of the config, the data parameters and version."""
-    from projects.fgvc_aam.datasets.synthetic_fgvc import (GENERATOR_VERSION,
-                                                           PRETRAIN_PARAMS)
+    from ..synthetic_fgvc import GENERATOR_VERSION, PRETRAIN_PARAMS
     params = dict(PRETRAIN_PARAMS if params is None else params)
     text = pretrain_config(_PLACEHOLDER, config).pretty_text
     blob = json.dumps(dict(config=text, params=params,
@@ -101,7 +100,7 @@ def ensure_pretrained(root: str = DEFAULT_ROOT,
                       threads: Optional[int] = None,
                       log=print) -> str:
     """Path of the pretrained checkpoint; pretrains it if not cached."""
-    from projects.fgvc_aam.datasets.synthetic_fgvc import (
+    from ..synthetic_fgvc import (
         PRETRAIN_PARAMS, make_synthetic_fgvc, synthetic_fgvc_is_complete)
     params = dict(PRETRAIN_PARAMS if params is None else params)
     key = cache_key(config, params)

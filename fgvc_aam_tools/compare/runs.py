@@ -22,8 +22,8 @@ from mmengine.config import Config
 
 from .budget import input_shape_of
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+# the repository (configs/, tools/): the package is installed from it
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METRIC_KEYS = {
     'top1': 'accuracy/top1',
     'top5': 'accuracy/top5',
@@ -159,8 +159,8 @@ def train_command(cfg_path: str, run_dir: str, resume: bool,
 
 def evaluate_command(run: dict) -> List[str]:
     """The :mod:`.evaluate` call of a finished finetune-regime run."""
-    cmd = [sys.executable, osp.join(osp.dirname(osp.abspath(__file__)),
-                                    'evaluate.py'), run['cfg_path'],
+    cmd = [sys.executable, '-m', 'fgvc_aam_tools.compare.evaluate',
+           run['cfg_path'],
            osp.join(run['run_dir'], f'epoch_{run["epochs"]}.pth'),
            '--out', osp.join(run['run_dir'], 'eval.json')]
     if run.get('branches'):
@@ -172,8 +172,6 @@ def run_env(threads: int) -> dict:
     """The environment of a training / testing subprocess."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED='1')
-    env['PYTHONPATH'] = ROOT + (os.pathsep + env['PYTHONPATH']
-                                if env.get('PYTHONPATH') else '')
     return env
 
 

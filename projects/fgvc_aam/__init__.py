@@ -2,24 +2,19 @@
 
 Importing this package registers every component (datasets, transforms,
 models, hooks, parameter schedulers, metrics) in MMPretrain's registries and
-makes checkpoints written by our own training loadable with torch >= 2.6.
+our ``model-index.yml`` in MMPretrain's model hub; nothing else. The fixes
+our tools apply to mmengine / torch at run time live outside it, in
+:mod:`fgvc_aam_tools.runtime_fixes`, and are switched on by the tools.
 """
-from .engine.checkpoint_compat import allow_mmengine_checkpoints
-
-from . import datasets  # noqa: F401,E402
-from . import engine  # noqa: F401,E402
-from . import evaluation  # noqa: F401,E402
-from . import models  # noqa: F401,E402
+from . import datasets  # noqa: F401
+from . import engine  # noqa: F401
+from . import evaluation  # noqa: F401
+from . import models  # noqa: F401
+from .apis.model_index import register_model_index
 
 __version__ = '0.1.0'
 
-allow_mmengine_checkpoints()
-
 # our model-index.yml in MMPretrain's list_models / get_model
-from .apis.model_index import register_model_index  # noqa: E402
-
 register_model_index()
 
-__all__ = [
-    'allow_mmengine_checkpoints', 'register_model_index', '__version__'
-]
+__all__ = ['register_model_index', '__version__']

@@ -26,26 +26,22 @@ import math
 import os
 import os.path as osp
 import resource
-import sys
 import tempfile
 import time
 from typing import Dict, List, Optional
 
 import cv2
 import torch
+from mmengine.config import Config
+from mmengine.dataset import ConcatDataset, pseudo_collate
+from mmpretrain.registry import DATASETS
 
+import projects.fgvc_aam  # noqa: F401
+from fgvc_aam_tools.caching_malloc import enable_caching_malloc
+from fgvc_aam_tools.synthetic_fgvc import make_synthetic_fgvc
+
+# the repository: the benchmarked configs are read from it
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
-
-from mmengine.config import Config  # noqa: E402
-from mmengine.dataset import ConcatDataset, pseudo_collate  # noqa: E402
-from mmpretrain.registry import DATASETS  # noqa: E402
-
-import projects.fgvc_aam  # noqa: E402,F401
-from projects.fgvc_aam.datasets.synthetic_fgvc import \
-    make_synthetic_fgvc  # noqa: E402
-from projects.fgvc_aam.engine.caching_malloc import \
-    enable_caching_malloc  # noqa: E402
 
 # (width, height) of typical CUB-200-2011 images (longer side 500)
 CUB_SIZES = ((500, 375), (500, 333), (500, 500), (375, 500), (500, 400))

@@ -16,24 +16,17 @@ import json
 import os
 import os.path as osp
 import statistics
-import sys
 import time
 
 import numpy as np
 import torch
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
-
-from mmpretrain.registry import MODELS  # noqa: E402
-from mmpretrain.structures import DataSample  # noqa: E402
-
-import projects.fgvc_aam  # noqa: E402,F401
-from projects.fgvc_aam.engine.caching_malloc import \
-    enable_caching_malloc  # noqa: E402
-from projects.fgvc_aam.models.classifiers import crop_and_resize  # noqa
-from projects.fgvc_aam.models.localizers import \
-    ChannelAggregationLocalizer  # noqa: E402
+import projects.fgvc_aam  # noqa: F401
+from fgvc_aam_tools.caching_malloc import enable_caching_malloc
+from projects.fgvc_aam.models.classifiers import crop_and_resize
+from projects.fgvc_aam.models.localizers import ChannelAggregationLocalizer
 
 
 def parse_args():

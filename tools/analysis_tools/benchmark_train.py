@@ -42,20 +42,19 @@ import time
 from typing import Callable, Dict, List, Optional
 
 os.environ.setdefault('KINETO_LOG_LEVEL', '5')  # quiet CPU memory profiling
-import torch  # noqa: E402
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
-
+import torch  # noqa: E402  (after KINETO_LOG_LEVEL)
 from mmengine.config import Config  # noqa: E402
 from mmengine.optim import OptimWrapper  # noqa: E402
 from mmengine.runner.amp import autocast  # noqa: E402
 from mmpretrain.registry import MODELS  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 
-import projects.fgvc_aam  # noqa: E402,F401
-from projects.fgvc_aam.engine.caching_malloc import (  # noqa: E402
+import projects.fgvc_aam  # noqa: F401,E402
+from fgvc_aam_tools.caching_malloc import (  # noqa: E402
     OPT_OUT_ENV, caching_malloc_skip_reason, enable_caching_malloc)
+
+# the repository: the benchmarked configs are read from it
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 CONFIGS = dict(
     baseline='configs/baseline/finetune_resnet50_2xb8-100e_cub.py',

@@ -45,17 +45,11 @@ Real data sets (GPU)::
         --data-root data/CUB_200_2011 --gpus 2 --seeds 0 \
         --work-dir work_dirs/compare_cub
 
-The implementation is the package ``tools/analysis_tools/compare/``.
+The implementation is the package :mod:`fgvc_aam_tools.compare`.
 """
-import os.path as osp
 import sys
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-for _p in (ROOT, osp.dirname(osp.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from compare.cli import main  # noqa: E402
+from fgvc_aam_tools.compare.cli import main
 
 if __name__ == '__main__':
     sys.exit(main(description=__doc__.split('\n')[0]))

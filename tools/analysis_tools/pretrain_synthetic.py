@@ -10,17 +10,11 @@ config and the data parameters (a second call returns at once)::
 
 The ``*_resnet18-w16-synpre_*`` configs load its backbone from
 ``work_dirs/pretrained/resnet18-w16_synthetic-fgvc-pretrain.pth``.
-See ``tools/analysis_tools/compare/pretrain.py``.
+See :mod:`fgvc_aam_tools.compare.pretrain`.
 """
-import os.path as osp
 import sys
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-for _p in (ROOT, osp.dirname(osp.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from compare.pretrain import main  # noqa: E402
+from fgvc_aam_tools.compare.pretrain import main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -14,22 +14,12 @@ deletes files: a folder it made only gets the data set's own files
 (over)written.
 """
 import argparse
-import importlib.util
-import os.path as osp
 import sys
 import time
 
-# Load the generator module by path: it needs only numpy and OpenCV, and
-# importing the `projects.fgvc_aam` package (all of MMPretrain) is slow.
-_GEN = osp.join(
-    osp.dirname(osp.abspath(__file__)), '..', '..', 'projects', 'fgvc_aam',
-    'datasets', 'synthetic_fgvc.py')
-_spec = importlib.util.spec_from_file_location('synthetic_fgvc', _GEN)
-_gen = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_gen)
-DEFAULT_PARAMS = _gen.DEFAULT_PARAMS
-make_synthetic_fgvc = _gen.make_synthetic_fgvc
-synthetic_fgvc_is_complete = _gen.synthetic_fgvc_is_complete
+# the generator needs only numpy and OpenCV, not MMPretrain
+from fgvc_aam_tools.synthetic_fgvc import (DEFAULT_PARAMS, make_synthetic_fgvc,
+                                           synthetic_fgvc_is_complete)
 
 
 def parse_args(argv=None):

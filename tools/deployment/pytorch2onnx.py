@@ -27,9 +27,6 @@ from typing import Tuple
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
-
 
 class ExportWrapper(nn.Module):
     """``input -> logits`` (and ``boxes`` for a two-branch model)."""
@@ -50,9 +47,11 @@ def build(config: str, checkpoint: str, cfg_options=None) -> nn.Module:
     from mmengine.config import Config
 
     import projects.fgvc_aam  # noqa: F401
+    from fgvc_aam_tools.runtime_fixes import allow_mmengine_checkpoints
     from projects.fgvc_aam.apis import init_fitting_model
     from projects.fgvc_aam.models.localizers import \
         ChannelAggregationLocalizer
+    allow_mmengine_checkpoints()  # also read what plain mmengine wrote
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

@@ -13,16 +13,11 @@ margin use ``tools/analysis_tools/plot_margin_schedule.py``.
     python tools/visualization/vis_scheduler.py CONFIG [--dataset-size N]
         [--ngpus N] [--save-path PNG] [--not-show] [-p lr|momentum|wd]
 """
-import os.path as osp
-import sys
 
 import torch.nn as nn
 from mmengine.model import BaseModel
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
-
-from projects.fgvc_aam.engine import load_mmpretrain_tool  # noqa: E402
+from fgvc_aam_tools.runtime_setup import load_mmpretrain_tool
 
 upstream = load_mmpretrain_tool('visualization/vis_scheduler')
 

@@ -1,10 +1,8 @@
 from . import transforms  # noqa: F401
 from .carved_split import CarvedSplit
 from .cub_with_boxes import CUBWithBoxes
-from .synthetic_fgvc import make_synthetic_fgvc
 from .validation import DataValidationError, check_num_classes
 
 __all__ = [
-    'CarvedSplit', 'CUBWithBoxes', 'DataValidationError', 'check_num_classes',
-    'make_synthetic_fgvc'
+    'CarvedSplit', 'CUBWithBoxes', 'DataValidationError', 'check_num_classes'
 ]

@@ -23,6 +23,8 @@ from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from mmpretrain.registry import (OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
                                  OPTIMIZERS)
 
+from .custom_keys import check_custom_keys
+
 #: the param-group key holding the group's name
 GROUP_NAME_KEY = 'name'
 
@@ -71,7 +73,6 @@ class NamedGroupOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                     'NamedGroupOptimWrapperConstructor: `custom_keys'
                     f"['{key}'].{GROUP_NAME_KEY}` must be a non-empty str, "
                     f'got {name!r}')
-        from ..config_checks import check_custom_keys
         check_custom_keys(dict(optim_wrapper_cfg, paramwise_cfg=paramwise_cfg))
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
 
