@@ -1,8 +1,8 @@
-# FGVC-Aircraft with the data recipe of the reference B-CNN code
+# FGVC-Aircraft, the data recipe of the reference B-CNN code
 # (github.com/HaoMood/bilinear-cnn, commit bcc2883, src/bilinear_cnn_fc.py
-# lines 124-137) on top of fgvc_aircraft_bs8_448.py: resize the shorter edge to 448,
-# flip, random crop 448; test: shorter edge 448, centre crop 448; batch 16
-# per GPU. ImageNet mean / std as the base.
+# lines 124-137) on top of fgvc_aircraft_bs8_448.py: resize the shorter edge
+# to 448, flip, random crop 448; test: shorter edge 448, centre crop 448;
+# batch 16 per GPU. ImageNet mean / std as the base.
 _base_ = ['../../../_base_/datasets/fgvc_aircraft_bs8_448.py']
 
 train_pipeline = [
