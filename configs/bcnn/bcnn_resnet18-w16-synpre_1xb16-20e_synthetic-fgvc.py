@@ -3,13 +3,9 @@
 # analog of bcnn_vgg16_2xb8-100e_cub.py).
 _base_ = [
     '../_base_/models/bcnn_vgg16.py',
-    '../_base_/datasets/synthetic_fgvc_bs16_128.py',
-    '../_base_/schedules/synthetic_finetune_bs16_20e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/synthetic_fgvc_synpre_bs16_20e.py',
 ]
 
-pretrained = 'work_dirs/pretrained/resnet18-w16_synthetic-fgvc-pretrain.pth'  # noqa: E501
-num_classes = 16  # the generator's default
 model = dict(
     backbone=dict(
         _delete_=True,
@@ -19,6 +15,6 @@ model = dict(
         base_channels=16,
         out_indices=(3, ),
         init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone')),
-    head=dict(num_classes=num_classes, in_channels=128 * 128, topk=(1, 5)))
-data_preprocessor = dict(num_classes=num_classes)
+            type='Pretrained', checkpoint={{_base_.pretrained}},
+            prefix='backbone')),
+    head=dict(num_classes=16, in_channels=128 * 128))

@@ -4,17 +4,10 @@
 # reproduce the paper's 86.5 / 89.9 / 92.8; see configs/ma_cnn/README.md.
 # Recipe: thesis fine-tuning (section 3), batch 16 = 2 GPUs x 8.
 _base_ = [
-    '../_base_/models/ma_cnn_vgg19.py',
+    '../_base_/models/ma_cnn_vgg19_in1k-pre.py',
     '../_base_/datasets/fgvc_aircraft_bs8_448.py',
     '../_base_/schedules/fgvc_finetune_bs16_100e.py',
     '../_base_/default_runtime.py',
 ]
 
-pretrained = 'https://download.openmmlab.com/mmclassification/v0/vgg/vgg19_batch256_imagenet_20210208-e6920e4a.pth'  # noqa
-model = dict(
-    backbone=dict(
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone')),
-    head=dict(
-        num_classes=100,
-        topk=(1, 5)))
+model = dict(head=dict(num_classes=100))

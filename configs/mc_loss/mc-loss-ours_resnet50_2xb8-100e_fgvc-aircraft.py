@@ -4,17 +4,10 @@
 # the Table 7 row "MC-Loss" (that is mc-loss_resnet50_2xb32-300e_*.py);
 # see configs/mc_loss/README.md.
 _base_ = [
-    '../_base_/models/mc_loss_ours_resnet50.py',
+    '../_base_/models/mc_loss_ours_resnet50_in1k-pre.py',
     '../_base_/datasets/fgvc_aircraft_bs8_448.py',
     '../_base_/schedules/fgvc_finetune_bs16_100e.py',
     '../_base_/default_runtime.py',
 ]
 
-pretrained = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet50_8xb32_in1k_20210831-ea4938fc.pth'  # noqa
-model = dict(
-    backbone=dict(
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone')),
-    head=dict(
-        num_classes=100,
-        topk=(1, 5)))
+model = dict(head=dict(num_classes=100))

@@ -4,18 +4,13 @@
 # is for CUB; other data sets reuse it with their class count).
 # Batch 64 = 2 GPUs x 32 (the script: 2 GPUs, DataParallel, line 86).
 _base_ = [
-    '../_base_/models/mc_loss_resnet50_official.py',
+    '../_base_/models/mc_loss_resnet50_official_in1k-pre.py',
     '../_base_/datasets/fgvc_aircraft_bs8_448.py',
     '../_base_/schedules/mc_loss_official_bs64_300e.py',
     '../_base_/default_runtime.py',
 ]
 
-pretrained = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet50_8xb32_in1k_20210831-ea4938fc.pth'  # noqa
-model = dict(
-    backbone=dict(
-        init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone')),
-    head=dict(num_classes=100))
+model = dict(head=dict(num_classes=100))
 # Resize to 600 x 600, random crop 448, flip; test: centre crop 448 (as the
 # base), normalised with mean = std = 0.5 (lines 69-82).
 data_preprocessor = dict(

@@ -4,7 +4,7 @@
 _base_ = [
     './_base_/models/mc-loss_vgg16bn.py',
     './_base_/datasets/stanford_cars_bs32_224.py',
-    '../_base_/schedules/fgvc_scratch_bs32_300e.py',
+    './_base_/schedules/mc-loss_scratch_bs32_300e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -14,10 +14,7 @@ model = dict(
     backbone=dict(last_conv_channels=(None, None, None, num_classes * 3,
                                       num_classes * 3)),
     head=dict(num_classes=num_classes, in_channels=num_classes * 3))
-# Official: weight decay 5e-4 (line 269), inputs normalised with mean = std
-# = 0.5 (lines 38, 44); lr 0.1 -> 0.01 (epoch 150) -> 0.001 (epoch 225),
-# batch 32 (lines 27, 49, 291-297) as the thesis's from-scratch schedule.
-optim_wrapper = dict(optimizer=dict(weight_decay=5e-4))
+# Official: inputs normalised with mean = std = 0.5 (lines 38, 44).
 data_preprocessor = dict(
     num_classes=num_classes, mean=[127.5, 127.5, 127.5],
     std=[127.5, 127.5, 127.5])

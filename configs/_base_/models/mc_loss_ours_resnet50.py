@@ -4,14 +4,9 @@
 # map (no GAP neck), reduces 2048 -> num_classes * xi channels with a 1x1
 # conv-BN-ReLU, classifies with GAP + linear (loss_ce) and adds the official
 # MC-loss terms alpha * L_dis (loss_dis) + beta * (1 - L_div / xi) (loss_div).
+_base_ = ['./resnet50_gap.py']
+
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='ResNet',
-        depth=50,
-        num_stages=4,
-        out_indices=(3, ),
-        style='pytorch'),
     neck=None,
     head=dict(
         type='MCLossHead',

@@ -8,14 +8,9 @@
 #   sizes (lines 145-160),
 # - classifier: global max pooling -> BN -> FC(512) -> BN -> ELU -> FC
 #   (lines 198-209).
+_base_ = ['./resnet50_gap.py']
+
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='ResNet',
-        depth=50,
-        num_stages=4,
-        out_indices=(3, ),
-        style='pytorch'),
     neck=None,
     head=dict(
         type='MCLossHead',

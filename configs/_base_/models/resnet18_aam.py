@@ -1,14 +1,8 @@
 # ResNet-18 from scratch + global average pooling + the AAM head
 # (thesis Table 8 runs; margin set by MarginScheduleHook, scale s = 30).
+_base_ = ['./resnet18_gap.py']
+
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        num_stages=4,
-        out_indices=(3, ),
-        style='pytorch'),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='AngularMarginHead',
         num_classes=200,

@@ -2,19 +2,14 @@
 # additive angular margin head of the AAM loss (thesis eq. 51).
 # The margin is set each epoch by `MarginScheduleHook` (see configs/aam).
 # Scale s = 30 (not given in the thesis; see configs/aam/README.md).
+_base_ = ['./resnet50_gap.py']
+
 pretrained = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet50_8xb32_in1k_20210831-ea4938fc.pth'  # noqa: E501
 
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
-        type='ResNet',
-        depth=50,
-        num_stages=4,
-        out_indices=(3, ),
-        style='pytorch',
         init_cfg=dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone')),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='AngularMarginHead',
         num_classes=200,  # CUB-200-2011; the method configs set it

@@ -1,15 +1,9 @@
 # ResNet-50 + global average pooling + linear softmax classifier (the
 # fine-tuning baseline, as MMPretrain's _base_/models/resnet50.py; written
 # out so that no 'mmpretrain::' base lookup is needed).
+_base_ = ['./resnet50_gap.py']
+
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='ResNet',
-        depth=50,
-        num_stages=4,
-        out_indices=(3, ),
-        style='pytorch'),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
         num_classes=200,

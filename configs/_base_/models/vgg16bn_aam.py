@@ -1,15 +1,8 @@
 # VGG-16 (with BN) from scratch + global average pooling + the AAM head
 # (thesis Table 8 runs; margin set by MarginScheduleHook, scale s = 30).
+_base_ = ['./vgg16bn_gap.py']
+
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='VGG',
-        depth=16,
-        num_classes=-1,
-        norm_cfg=dict(type='BN'),
-        out_indices=(4, ),
-        with_last_pool=False),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='AngularMarginHead',
         num_classes=200,

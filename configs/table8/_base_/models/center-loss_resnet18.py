@@ -1,14 +1,8 @@
 # Thesis Table 8, from scratch: Center loss (Wen et al. 2016): softmax +
 # lambda * center loss, lambda = 0.003, centre rate alpha = 0.5.
+_base_ = ['../../../_base_/models/resnet18_gap.py']
+
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        num_stages=4,
-        out_indices=(3, ),
-        style='pytorch'),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='CenterLossHead',
         num_classes=200,

@@ -1,15 +1,8 @@
 # Thesis Table 8, from scratch: COCO loss (Liu et al. 2017): scaled cosine
 # softmax to learnable normalised centroids, alpha = 16.
+_base_ = ['../../../_base_/models/vgg16bn_gap.py']
+
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='VGG',
-        depth=16,
-        num_classes=-1,
-        norm_cfg=dict(type='BN'),
-        out_indices=(4, ),
-        with_last_pool=False),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='COCOHead',
         num_classes=200,

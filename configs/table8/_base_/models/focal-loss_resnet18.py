@@ -3,15 +3,9 @@
 # (the paper's), no alpha, on a linear head: SoftmaxFocalLoss. MMPretrain's
 # sigmoid FocalLoss (the detection form, alpha = 0.25) remains available:
 # loss=dict(type='FocalLoss', gamma=2.0, alpha=0.25).
+_base_ = ['../../../_base_/models/resnet18_gap.py']
+
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        num_stages=4,
-        out_indices=(3, ),
-        style='pytorch'),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
         num_classes=200,

@@ -3,16 +3,9 @@
 # (the paper's), no alpha, on a linear head: SoftmaxFocalLoss. MMPretrain's
 # sigmoid FocalLoss (the detection form, alpha = 0.25) remains available:
 # loss=dict(type='FocalLoss', gamma=2.0, alpha=0.25).
+_base_ = ['../../../_base_/models/vgg16bn_gap.py']
+
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='VGG',
-        depth=16,
-        num_classes=-1,
-        norm_cfg=dict(type='BN'),
-        out_indices=(4, ),
-        with_last_pool=False),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
         num_classes=200,

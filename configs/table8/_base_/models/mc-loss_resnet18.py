@@ -11,16 +11,13 @@
 # Init as the official (lines 173-179): Kaiming-normal fan-out convs
 # (MMPretrain's default), BN weight 1 / bias 0, PyTorch's default Linear
 # init (init_cfg=None).
+_base_ = ['../../../_base_/models/resnet18_gap.py']
+
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
         type='ResNetLastStage',
-        depth=18,
-        num_stages=4,
         strides=(1, 2, 2, 1),
         last_stage_channels=600,
-        out_indices=(3, ),
-        style='pytorch',
         zero_init_residual=False),  # official: every BN weight starts at 1
     neck=None,
     head=dict(

@@ -9,15 +9,11 @@
 # - classifier: 2 x 2 max pooling to 7 x 7, flattened -> BN -> FC(512) ->
 #   BN -> ELU -> FC (lines 141-152).
 # Data sets with K != 200 classes use K x 3 channels (set in the config).
+_base_ = ['../../../_base_/models/vgg16bn_gap.py']
+
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
         type='VGGLastConv',
-        depth=16,
-        num_classes=-1,
-        norm_cfg=dict(type='BN'),
-        out_indices=(4, ),
-        with_last_pool=False,
         last_conv_channels=(None, None, None, 600, 600),
         init_cfg=None),
     neck=None,

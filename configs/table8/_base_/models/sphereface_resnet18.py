@@ -1,14 +1,8 @@
 # Thesis Table 8, from scratch: A-Softmax / SphereFace (Liu et al. 2017), m =
 # 4 with the official lambda annealing.
+_base_ = ['../../../_base_/models/resnet18_gap.py']
+
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='ResNet',
-        depth=18,
-        num_stages=4,
-        out_indices=(3, ),
-        style='pytorch'),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='SphereFaceHead',
         num_classes=200,

@@ -1,15 +1,8 @@
 # Thesis Table 8, from scratch: A-Softmax / SphereFace (Liu et al. 2017), m =
 # 4 with the official lambda annealing.
+_base_ = ['../../../_base_/models/vgg16bn_gap.py']
+
 model = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='VGG',
-        depth=16,
-        num_classes=-1,
-        norm_cfg=dict(type='BN'),
-        out_indices=(4, ),
-        with_last_pool=False),
-    neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='SphereFaceHead',
         num_classes=200,
