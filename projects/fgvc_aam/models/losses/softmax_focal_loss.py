@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
-from .._checks import check_float
+from ...utils.checks import check_float
 
 
 @MODELS.register_module()

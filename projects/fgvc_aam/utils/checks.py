@@ -1,10 +1,11 @@
-"""Build-time argument checks shared by the comparison heads, necks and losses.
+"""Argument checks shared by every fgvc_aam component (one style).
 
-Each check raises with a message that names the argument and the bad value,
-so that a wrong config fails when the model is built, not mid-training.
+A wrong type raises :class:`TypeError`, a wrong value or range
+:class:`ValueError`; the message names the owner, the argument and the bad
+value, so that a wrong config fails when it is built, not mid-training.
 """
 import numbers
-from typing import Any, List, Optional, Tuple
+from typing import Any, Collection, List, Optional, Tuple
 
 import torch
 
@@ -29,6 +30,16 @@ def check_bool(name: str, value: Any, owner: str = '') -> bool:
         prefix = f'{owner}: ' if owner else ''
         raise TypeError(f'{prefix}`{name}` must be a bool, got '
                         f'{value!r} ({type(value).__name__})')
+    return value
+
+
+def check_choice(name: str, value: Any, choices: Collection,
+                 owner: str = '') -> Any:
+    """``value`` must be one of ``choices``."""
+    if value not in choices:
+        prefix = f'{owner}: ' if owner else ''
+        raise ValueError(f'{prefix}`{name}` must be one of {tuple(choices)}, '
+                         f'got {value!r}')
     return value
 
 
