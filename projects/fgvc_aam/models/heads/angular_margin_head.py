@@ -10,7 +10,6 @@ from outside while training, as the Adaptive Angular Margin loss needs::
 L2-normalised weight of class ``j``. Evaluation and prediction use the plain
 ``s * cos(theta_j)`` for every class.
 """
-import math
 from typing import Optional, Union
 
 import torch

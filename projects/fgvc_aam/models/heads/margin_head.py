@@ -50,7 +50,8 @@ class MarginHead(ClsHead):
     :attr:`class_weight` and :meth:`class_scores` (``g``); they override
     :meth:`target_score` (``psi``, identity by default) and
     :meth:`logit_scale` (``s(x)``, ``self.scale`` by default). Extra keyword
-    arguments of :meth:`forward` go to :meth:`target_score`.
+    arguments of :meth:`forward` (after ``target``) go to
+    :meth:`target_score`.
     """
 
     @property
@@ -63,7 +64,7 @@ class MarginHead(ClsHead):
         raise NotImplementedError
 
     def target_score(self, score_y: torch.Tensor, target: torch.Tensor,
-                     **kwargs) -> torch.Tensor:
+                     *args, **kwargs) -> torch.Tensor:
         """``psi(g_y)`` of the target scores (N, 1); no margin by default."""
         return score_y
 
@@ -84,7 +85,7 @@ class MarginHead(ClsHead):
                              f'(use a GAP neck), got {shape}')
         return x.to(self.class_weight.dtype)
 
-    def with_margin(self, scores: torch.Tensor, target: torch.Tensor,
+    def with_margin(self, scores: torch.Tensor, target: torch.Tensor, *args,
                     **kwargs) -> torch.Tensor:
         """``scores`` with ``psi(g_y)`` at each sample's target class."""
         if not (target.dim() == 1 or
@@ -92,20 +93,22 @@ class MarginHead(ClsHead):
             raise ValueError(f'{type(self).__name__}: the target must be '
                              f'class indices, got shape {tuple(target.shape)}')
         target = target.reshape(-1, 1).long()
-        score_y = self.target_score(scores.gather(1, target), target, **kwargs)
+        score_y = self.target_score(
+            scores.gather(1, target), target, *args, **kwargs)
         # scatter, not F.one_hot: no device-to-host check of the labels.
         return scores.scatter(1, target, score_y.to(scores.dtype))
 
     def forward(self,
                 feats: Tuple[torch.Tensor],
                 target: Optional[torch.Tensor] = None,
+                *args,
                 **kwargs) -> torch.Tensor:
         """``s(x) g(x)``; with ``target`` (index format) the margin logits."""
         x = self.pre_logits(feats)
         with torch.autocast(device_type=x.device.type, enabled=False):
             scores = self.class_scores(x)
             if target is not None:
-                scores = self.with_margin(scores, target, **kwargs)
+                scores = self.with_margin(scores, target, *args, **kwargs)
             return self.logit_scale(x) * scores
 
 

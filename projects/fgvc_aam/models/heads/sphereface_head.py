@@ -144,7 +144,7 @@ class SphereFaceHead(MarginHead):
              **kwargs) -> dict:
         target = labels_of(data_samples, 'SphereFaceHead')
         lam = self.current_lambda()
-        cls_score = self(feats, target, lam=lam)
+        cls_score = self(feats, target, lam)
         if self.training:
             self.iteration += 1
         loss = self.loss_module(
