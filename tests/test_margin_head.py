@@ -198,3 +198,12 @@ def test_margin_hooks_drive_cosine_heads(head_type):
             dict(type=head_type, num_classes=K, in_channels=C))
         fresh.load_state_dict(head.state_dict(), strict=True)
     torch.testing.assert_close(fresh.margins, torch.full((K, ), 0.3))
+
+
+def test_arcface_hook_gives_unscaled_margin_cosines():
+    head = MODELS.build(
+        dict(type='CosFaceHead', num_classes=K, in_channels=C, scale=4.0))
+    x = torch.randn(3, C)
+    y = torch.tensor([1, 0, 4])
+    torch.testing.assert_close(4.0 * head._get_logit_with_margin(x, y),
+                               head((x, ), y))

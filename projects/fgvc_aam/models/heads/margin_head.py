@@ -49,7 +49,7 @@ class MarginHead(ClsHead):
     Subclasses build their class weights in ``__init__`` and define
     :attr:`class_weight` and :meth:`class_scores` (``g``); they override
     :meth:`target_score` (``psi``, identity by default) and
-    :meth:`logit_scale` (``s(x)``, ``self.scale`` by default). Extra keyword
+    :meth:`logit_scale` (``s(x)``, ``self.scale`` by default). Extra
     arguments of :meth:`forward` (after ``target``) go to
     :meth:`target_score`.
     """
@@ -186,6 +186,11 @@ class CosineMarginHead(MarginHead, ArcFaceClsHead):
     def class_scores(self, x: torch.Tensor) -> torch.Tensor:
         """``cos(theta_j)`` (the best sub-centre)."""
         return self.norm_product(x)
+
+    def _get_logit_with_margin(self, pre_logits: torch.Tensor,
+                               target: torch.Tensor) -> torch.Tensor:
+        """``ArcFaceClsHead``'s hook: the unscaled margin cosines."""
+        return self.with_margin(self.class_scores(pre_logits), target)
 
     # ------------------------------------------------------------ margins
     @torch.no_grad()
