@@ -259,19 +259,20 @@ def test_set_margins_rejects(value, match):
         head.set_margins(value)
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    (dict(scale=0), '`scale`.*0'),
-    (dict(scale=-30.), '`scale`.*-30'),
-    (dict(num_classes=0), '`num_classes`.*0'),
-    (dict(in_channels=2.5), '`in_channels`.*2.5'),
-    (dict(margins=3.2), '`margins`.*3.2'),
-    (dict(margins=-0.5), '`margins`.*-0.5'),
-    (dict(overflow='wrap'), "`overflow`.*'wrap'"),
+@pytest.mark.parametrize('kwargs, error, match', [
+    (dict(scale=0), ValueError, '`scale`.*0'),
+    (dict(scale=-30.), ValueError, '`scale`.*-30'),
+    (dict(num_classes=0), ValueError, '`num_classes`.*0'),
+    # a wrong type is a TypeError (one argument-check style, issue 15)
+    (dict(in_channels=2.5), TypeError, '`in_channels`.*2.5'),
+    (dict(margins=3.2), ValueError, '`margins`.*3.2'),
+    (dict(margins=-0.5), ValueError, '`margins`.*-0.5'),
+    (dict(overflow='wrap'), ValueError, "`overflow`.*'wrap'"),
 ])
-def test_invalid_build_args(kwargs, match):
+def test_invalid_build_args(kwargs, error, match):
     cfg = dict(type='AngularMarginHead', num_classes=C, in_channels=D)
     cfg.update(kwargs)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         MODELS.build(cfg)
 
 

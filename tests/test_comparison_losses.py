@@ -313,3 +313,20 @@ def test_heads_learn_separable_features(head):
     with torch.no_grad():
         pred = head((embed(x), )).argmax(1)
     assert (pred == y).float().mean() > 0.95
+
+
+def test_cosface_margins_survive_state_dict_round_trip():
+    """Resume bug: CosFace inherited ArcFaceClsHead's non-persistent
+    ``margins``, so a margin set by a hook was lost on resume."""
+    head = MODELS.build(
+        dict(type='CosFaceHead', num_classes=3, in_channels=4, margin=0.1))
+    head.set_margins(0.3)
+    state = head.state_dict()
+    assert 'margins' in state
+    fresh = MODELS.build(
+        dict(type='CosFaceHead', num_classes=3, in_channels=4, margin=0.1))
+    fresh.load_state_dict(state, strict=True)
+    torch.testing.assert_close(fresh.margins, torch.full((3, ), 0.3))
+    x = torch.randn(2, 4)
+    y = torch.tensor([0, 2])
+    torch.testing.assert_close(fresh((x, ), y), head((x, ), y))

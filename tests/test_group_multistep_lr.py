@@ -132,7 +132,8 @@ def test_invalid_scheduler_settings(kwargs, match):
 def test_invalid_constructor_settings():
     cfg = dict(RECIPE_OPTIM,
                paramwise_cfg=dict(custom_keys={'head': dict(name=3)}))
-    with pytest.raises(ValueError, match=r"custom_keys\['head'\].name.*3"):
+    # a wrong type is a TypeError (one argument-check style, issue 15)
+    with pytest.raises(TypeError, match=r"custom_keys\['head'\].name.*3"):
         build_optim_wrapper(TinyNet(), cfg)
     cfg = dict(RECIPE_OPTIM, paramwise_cfg=dict(default_group=''))
     with pytest.raises(ValueError, match='default_group'):

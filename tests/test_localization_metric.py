@@ -92,6 +92,8 @@ def test_beside_accuracy_in_an_evaluator():
 def test_validation_and_registry():
     assert isinstance(METRICS.build(dict(type='LocalizationMetric')),
                       LocalizationMetric)
-    for bad in (0, 1.5, 'a', True):
-        with pytest.raises(ValueError, match='iou_thr'):
+    # a wrong value is a ValueError, a wrong type a TypeError (issue 15)
+    for bad, error in ((0, ValueError), (1.5, ValueError), ('a', TypeError),
+                       (True, TypeError)):
+        with pytest.raises(error, match='iou_thr'):
             LocalizationMetric(iou_thr=bad)

@@ -84,6 +84,24 @@ def test_invalid_hook_settings_fail_at_build(kwargs, match):
         HOOKS.build(dict(type='MarginScheduleHook', **kwargs))
 
 
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(m1='0.25'), "`m1`.*'0.25'"),
+    (dict(k2=None), '`k2`.*None'),
+    (dict(by_iter=1), '`by_iter`.*1'),
+    (dict(heads=3), '`heads`.*3'),
+    (dict(heads=['head', 4]), '`heads`.*4'),
+])
+def test_wrong_type_hook_settings_raise_type_error(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        HOOKS.build(dict(type='MarginScheduleHook', **kwargs))
+
+
+@pytest.mark.parametrize('heads', [[], ['head', '']])
+def test_empty_heads_raise_value_error(heads):
+    with pytest.raises(ValueError, match='`heads`'):
+        HOOKS.build(dict(type='MarginScheduleHook', heads=heads))
+
+
 # ------------------------------------------------------- tiny real setup
 class ToyDataset(torch.utils.data.Dataset):
     """12 grey 32x32 images in 3 classes (a bright quadrant per class)."""

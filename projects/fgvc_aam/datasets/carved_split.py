@@ -6,6 +6,8 @@ from typing import Dict, List, Union
 
 from mmpretrain.registry import DATASETS
 
+from ..utils.checks import check_choice, check_float, check_int
+
 PARTS = ('train', 'val')
 
 
@@ -31,15 +33,12 @@ class CarvedSplit:
 
     def __init__(self, dataset: Union[dict, object], part: str = 'val',
                  fraction: float = 0.2, seed: int = 0) -> None:
-        if part not in PARTS:
-            raise ValueError(f'CarvedSplit: part={part!r} must be one of '
-                             f'{PARTS}')
-        if isinstance(fraction, bool) or not isinstance(
-                fraction, (int, float)) or not 0 < fraction < 1:
-            raise ValueError(f'CarvedSplit: fraction={fraction!r} must be '
-                             'a number in (0, 1)')
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f'CarvedSplit: seed={seed!r} must be an int')
+        owner = 'CarvedSplit'
+        check_choice('part', part, PARTS, owner)
+        # in (0, 1)
+        check_float('fraction', fraction, 0.0, 1.0, strict_min=True,
+                    strict_max=True, owner=owner)
+        check_int('seed', seed, owner=owner)
         self.dataset = (DATASETS.build(dataset) if isinstance(dataset, dict)
                         else dataset)
         self.part, self.fraction, self.seed = part, fraction, seed

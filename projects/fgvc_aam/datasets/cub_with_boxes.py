@@ -8,6 +8,7 @@ from mmengine.fileio import LocalBackend, get_file_backend
 from mmpretrain.datasets import CUB
 from mmpretrain.registry import DATASETS
 
+from ..utils.checks import check_bool, check_choice, check_float
 from .validation import DataValidationError, check_image_file, read_id_file
 
 VERIFY_MODES = ('none', 'header', 'full')
@@ -102,23 +103,13 @@ class CUBWithBoxes(CUB):
                  verify_images: str = 'header',
                  bbox_tolerance: float = 1.0,
                  **kwargs):
-        if verify_images not in VERIFY_MODES:
-            raise ValueError(f'CUBWithBoxes: verify_images={verify_images!r}'
-                             f' must be one of {VERIFY_MODES}')
-        if not isinstance(with_bbox, bool):
-            raise TypeError(
-                f'CUBWithBoxes: with_bbox={with_bbox!r} must be a bool')
-        if not isinstance(test_mode, bool):
-            raise TypeError(
-                f'CUBWithBoxes: test_mode={test_mode!r} must be a bool')
-        if (isinstance(bbox_tolerance, bool)
-                or not isinstance(bbox_tolerance, (int, float))
-                or not bbox_tolerance >= 0):  # NaN fails too
-            raise ValueError(f'CUBWithBoxes: bbox_tolerance={bbox_tolerance!r}'
-                             ' must be a number >= 0')
-        self.with_bbox = with_bbox
-        self.verify_images = verify_images
-        self.bbox_tolerance = float(bbox_tolerance)
+        owner = 'CUBWithBoxes'
+        self.verify_images = check_choice('verify_images', verify_images,
+                                          VERIFY_MODES, owner)
+        self.with_bbox = check_bool('with_bbox', with_bbox, owner)
+        check_bool('test_mode', test_mode, owner)
+        self.bbox_tolerance = check_float('bbox_tolerance', bbox_tolerance,
+                                          0.0, owner=owner, finite=False)
         backend = get_file_backend(data_root, enable_singleton=True)
         self.classes_file = backend.join_path(data_root, 'classes.txt')
         self.bounding_boxes_file = backend.join_path(data_root,

@@ -11,12 +11,14 @@ to the output image; a box that leaves the crop entirely becomes empty
 exactly one box.
 """
 import math
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import numpy as np
 from mmpretrain.datasets.transforms import (RandomCrop, RandomResizedCrop,
                                             ResizeEdge)
 from mmpretrain.registry import TRANSFORMS
+
+from ...utils.checks import check_choice, check_int
 
 __all__ = ['BoxAwareRandomCrop', 'BoxAwareRandomResizedCrop',
            'BoxAwareResizeEdge']
@@ -49,18 +51,11 @@ def _padding_left_top(padding) -> Tuple[int, int]:
 def _check_size(name: str, value, owner: str) -> None:
     """Build-time check: a positive int or a pair of positive ints (the
     parents only ``assert``, without naming the argument)."""
-    values = list(value) if isinstance(value, (tuple, list)) else [value] * 2
-    if len(values) != 2 or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0
-            for v in values):
+    if isinstance(value, (tuple, list)) and len(value) != 2:
         raise ValueError(f'{owner}: `{name}` must be a positive int or a '
                          f'pair of positive ints, got {value!r}')
-
-
-def _check_choice(name: str, value, choices: Sequence, owner: str) -> None:
-    if value not in choices:
-        raise ValueError(f'{owner}: `{name}` must be one of {tuple(choices)}'
-                         f', got {value!r}')
+    for v in value if isinstance(value, (tuple, list)) else [value]:
+        check_int(name, v, 1, owner)
 
 
 @TRANSFORMS.register_module()
@@ -76,16 +71,14 @@ class BoxAwareRandomCrop(RandomCrop):
         owner = type(self).__name__
         _check_size('crop_size', crop_size, owner)
         is_seq = isinstance(padding, (tuple, list))
-        pads = list(padding) if is_seq else [padding]
-        if padding is not None and ((is_seq and len(pads) not in (2, 4))
-                                    or not all(
-                                        isinstance(p, int)
-                                        and not isinstance(p, bool)
-                                        and p >= 0 for p in pads)):
+        if is_seq and len(padding) not in (2, 4):
             raise ValueError(f'{owner}: `padding` must be None, an int >= 0 '
                              f'or 2 or 4 of them, got {padding!r}')
-        _check_choice('padding_mode', kwargs.get('padding_mode', 'constant'),
-                      ('constant', 'edge', 'reflect', 'symmetric'), owner)
+        if padding is not None:
+            for p in padding if is_seq else [padding]:
+                check_int('padding', p, 0, owner)
+        check_choice('padding_mode', kwargs.get('padding_mode', 'constant'),
+                     ('constant', 'edge', 'reflect', 'symmetric'), owner)
         super().__init__(crop_size, padding=padding, **kwargs)
 
     def rand_crop_params(self, img: np.ndarray):
@@ -125,15 +118,10 @@ class BoxAwareRandomResizedCrop(RandomResizedCrop):
     def __init__(self, scale, **kwargs):
         owner = type(self).__name__
         _check_size('scale', scale, owner)
-        attempts = kwargs.get('max_attempts', 10)
-        if isinstance(attempts, bool) or not isinstance(
-                attempts, int) or attempts < 0:
-            raise ValueError(f'{owner}: `max_attempts` must be an int >= 0, '
-                             f'got {attempts!r}')
-        _check_choice('interpolation', kwargs.get('interpolation',
-                                                  'bilinear'),
-                      ('nearest', 'bilinear', 'bicubic', 'area', 'lanczos'),
-                      owner)
+        check_int('max_attempts', kwargs.get('max_attempts', 10), 0, owner)
+        check_choice('interpolation', kwargs.get('interpolation', 'bilinear'),
+                     ('nearest', 'bilinear', 'bicubic', 'area', 'lanczos'),
+                     owner)
         super().__init__(scale, **kwargs)
 
     def rand_crop_params(self, img: np.ndarray):
@@ -160,12 +148,9 @@ class BoxAwareResizeEdge(ResizeEdge):
 
     def __init__(self, scale, edge='short', **kwargs):
         owner = type(self).__name__
-        if isinstance(scale, bool) or not isinstance(scale,
-                                                     int) or scale <= 0:
-            raise ValueError(f'{owner}: `scale` must be a positive int, got '
-                             f'{scale!r}')
-        _check_choice('edge', edge, ('short', 'long', 'width', 'height'),
-                      owner)
+        check_int('scale', scale, 1, owner)
+        check_choice('edge', edge, ('short', 'long', 'width', 'height'),
+                     owner)
         super().__init__(scale, edge=edge, **kwargs)
 
     def transform(self, results: dict) -> dict:

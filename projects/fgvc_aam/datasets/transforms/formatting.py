@@ -6,6 +6,8 @@ import torch
 from mmpretrain.datasets.transforms import PackInputs
 from mmpretrain.registry import TRANSFORMS
 
+from ...utils.checks import check_str
+
 __all__ = ['PackInputsWithBoxes']
 
 
@@ -29,10 +31,11 @@ class PackInputsWithBoxes(PackInputs):
     def __init__(self, box_keys: Sequence[str] = ('gt_bboxes', ), **kwargs):
         if isinstance(box_keys, str):
             box_keys = (box_keys, )
-        if not isinstance(box_keys, (tuple, list)) or not all(
-                isinstance(k, str) and k for k in box_keys):
+        if not isinstance(box_keys, (tuple, list)):
             raise TypeError('PackInputsWithBoxes: `box_keys` must be a key '
                             f'or a list of non-empty keys, got {box_keys!r}')
+        for key in box_keys:
+            check_str('box_keys', key, 'PackInputsWithBoxes')
         self.box_keys = tuple(box_keys)
         algorithm_keys = tuple(kwargs.pop('algorithm_keys', ()))
         algorithm_keys += tuple(k for k in self.box_keys

@@ -3,6 +3,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
+from ...utils.checks import check_bool
 from ..checkpoint_fit import check_checkpoint_fits
 
 
@@ -23,10 +24,8 @@ class CheckpointFitHook(Hook):
     priority = 'VERY_LOW'  # after hooks that convert the loaded checkpoint
 
     def __init__(self, allow_partial: bool = False) -> None:
-        if not isinstance(allow_partial, bool):
-            raise TypeError(f'CheckpointFitHook: allow_partial must be a '
-                            f'bool, got {allow_partial!r}')
-        self.allow_partial = allow_partial
+        self.allow_partial = check_bool('allow_partial', allow_partial,
+                                        'CheckpointFitHook')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         model = runner.model.module if is_model_wrapper(

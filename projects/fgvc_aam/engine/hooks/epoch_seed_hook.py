@@ -11,6 +11,8 @@ from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
+from ...utils.checks import check_bool
+
 
 def epoch_seed(seed: int, epoch: int, rank: int = 0,
                worker: int = -1) -> int:
@@ -69,10 +71,8 @@ class EpochSeedHook(Hook):
     priority = 'VERY_HIGH'
 
     def __init__(self, diff_rank_seed: bool = True) -> None:
-        if not isinstance(diff_rank_seed, bool):
-            raise TypeError('EpochSeedHook: `diff_rank_seed` must be a bool, '
-                            f'got {diff_rank_seed!r}')
-        self.diff_rank_seed = diff_rank_seed
+        self.diff_rank_seed = check_bool('diff_rank_seed', diff_rank_seed,
+                                         'EpochSeedHook')
 
     def before_train(self, runner) -> None:
         loader = runner.train_dataloader

@@ -7,6 +7,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 from mmpretrain.registry import HOOKS
 
+from ...utils.checks import check_bool, check_str
 from .margin_schedules import margin_at, validate_margin_schedule
 
 
@@ -36,8 +37,9 @@ class MarginScheduleHook(Hook):
     (restored from the checkpoint) in ``before_train``, which runs after the
     checkpoint is loaded, and again before each epoch / iteration, so a
     resumed run continues with the right margin at epoch and at iteration
-    level. (``AngularMarginHead`` also keeps the margin in a persistent
-    buffer, so a checkpoint evaluated later carries it too.)
+    level. (``AngularMarginHead``, ``CosFaceHead`` and any other
+    ``CosineMarginHead`` also keep the margin in a persistent buffer, so a
+    checkpoint evaluated later carries it too.)
 
     Logging: the margin is written to the message hub as ``train/margin``
     each time it is set; ``LoggerHook`` prints it in the train log line
@@ -73,18 +75,19 @@ class MarginScheduleHook(Hook):
                  by_iter: bool = False,
                  heads: Optional[Union[str, Sequence[str]]] = None) -> None:
         validate_margin_schedule(schedule, m1, m2, k1, k2, margin)
-        if not isinstance(by_iter, bool):
-            raise TypeError('MarginScheduleHook: `by_iter` must be a bool, '
-                            f'got {by_iter!r}')
+        check_bool('by_iter', by_iter, 'MarginScheduleHook')
         if isinstance(heads, str):
             heads = [heads]
-        if heads is not None and (not isinstance(heads, (list, tuple))
-                                  or not heads or not all(
-                                      isinstance(h, str) and h
-                                      for h in heads)):
-            raise ValueError('MarginScheduleHook: `heads` must be None, a '
-                             'module path or a list of them, got '
-                             f'{heads!r}')
+        if heads is not None:
+            if not isinstance(heads, (list, tuple)):
+                raise TypeError('MarginScheduleHook: `heads` must be None, '
+                                f'a module path or a list of them, got '
+                                f'{heads!r}')
+            if not heads:
+                raise ValueError('MarginScheduleHook: `heads` must not be '
+                                 f'empty, got {heads!r}')
+            for head in heads:
+                check_str('heads', head, 'MarginScheduleHook')
         self.schedule = schedule
         self.m1, self.m2, self.k1, self.k2 = m1, m2, k1, k2
         self.margin = margin

@@ -18,8 +18,9 @@ reading recorded in ``spec/method.md`` section 2 (linear and exponential
 reach ``m1`` at ``e = k2`` and jump to ``m2`` after it).
 """
 import math
-import numbers
 from typing import Callable, Dict, Optional
+
+from ...utils.checks import check_choice, check_float
 
 
 def step_margin(e: float, m1: float, m2: float, k1: float,
@@ -71,16 +72,13 @@ def validate_margin_schedule(schedule: str,
                              k2: float,
                              margin: Optional[float] = None,
                              owner: str = 'MarginScheduleHook') -> None:
-    """Raise ``ValueError`` naming the first invalid argument."""
-    if schedule not in SCHEDULE_NAMES:
-        raise ValueError(f'{owner}: `schedule` must be one of '
-                         f'{SCHEDULE_NAMES}, got {schedule!r}')
+    """Raise naming the first invalid argument: ``TypeError`` for a wrong
+    type, ``ValueError`` for a wrong value."""
+    check_choice('schedule', schedule, SCHEDULE_NAMES, owner)
 
     def check_margin(name: str, value) -> None:
-        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                or not 0.0 <= value < math.pi):
-            raise ValueError(f'{owner}: `{name}` must be a margin in '
-                             f'[0, pi) radians, got {value!r}')
+        # a margin in [0, pi) radians
+        check_float(name, value, 0.0, math.pi, strict_max=True, owner=owner)
 
     if schedule == 'constant':
         if margin is None:
@@ -95,10 +93,7 @@ def validate_margin_schedule(schedule: str,
     check_margin('m1', m1)
     check_margin('m2', m2)
     for name, value in (('k1', k1), ('k2', k2)):
-        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                or not math.isfinite(value) or value < 0):
-            raise ValueError(f'{owner}: `{name}` must be an epoch >= 0, '
-                             f'got {value!r}')
+        check_float(name, value, 0.0, owner=owner)  # an epoch
     if k1 >= k2:
         raise ValueError(f'{owner}: `k1` must be smaller than `k2`, got '
                          f'k1={k1!r}, k2={k2!r}')

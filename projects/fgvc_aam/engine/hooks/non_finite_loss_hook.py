@@ -7,6 +7,8 @@ import torch
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
+from ...utils.checks import check_bool, check_int
+
 
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
@@ -34,16 +36,9 @@ class NonFiniteLossHook(Hook):
     priority = 'ABOVE_NORMAL'
 
     def __init__(self, enabled: bool = True, check_every: int = 1) -> None:
-        if not isinstance(enabled, bool):
-            raise TypeError('NonFiniteLossHook: `enabled` must be a bool, '
-                            f'got {enabled!r}')
-        if (isinstance(check_every, bool)
-                or not isinstance(check_every, numbers.Integral)
-                or check_every < 1):
-            raise ValueError('NonFiniteLossHook: `check_every` must be an '
-                             f'integer >= 1, got {check_every!r}')
-        self.enabled = enabled
-        self.check_every = int(check_every)
+        owner = 'NonFiniteLossHook'
+        self.enabled = check_bool('enabled', enabled, owner)
+        self.check_every = check_int('check_every', check_every, 1, owner)
 
     @staticmethod
     def non_finite_terms(outputs: Optional[Dict]) -> List[str]:

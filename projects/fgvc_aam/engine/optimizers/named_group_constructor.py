@@ -23,6 +23,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from mmpretrain.registry import (OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
                                  OPTIMIZERS)
 
+from ...utils.checks import check_bool, check_str
 from .custom_keys import check_custom_keys
 
 #: the param-group key holding the group's name
@@ -57,22 +58,14 @@ class NamedGroupOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         paramwise_cfg = dict(paramwise_cfg or {})
         self.default_group = paramwise_cfg.pop('default_group', 'default')
         self.merge_groups = paramwise_cfg.pop('merge_groups', True)
-        if not isinstance(self.default_group, str) or not self.default_group:
-            raise ValueError(
-                'NamedGroupOptimWrapperConstructor: `paramwise_cfg.'
-                'default_group` must be a non-empty str, got '
-                f'{self.default_group!r}')
-        if not isinstance(self.merge_groups, bool):
-            raise TypeError(
-                'NamedGroupOptimWrapperConstructor: `paramwise_cfg.'
-                f'merge_groups` must be a bool, got {self.merge_groups!r}')
+        owner = 'NamedGroupOptimWrapperConstructor'
+        check_str('paramwise_cfg.default_group', self.default_group, owner)
+        check_bool('paramwise_cfg.merge_groups', self.merge_groups, owner)
         for key, opts in paramwise_cfg.get('custom_keys', {}).items():
             name = opts.get(GROUP_NAME_KEY) if isinstance(opts, dict) else 0
-            if name is not None and not (isinstance(name, str) and name):
-                raise ValueError(
-                    'NamedGroupOptimWrapperConstructor: `custom_keys'
-                    f"['{key}'].{GROUP_NAME_KEY}` must be a non-empty str, "
-                    f'got {name!r}')
+            if name is not None:
+                check_str(f"custom_keys['{key}'].{GROUP_NAME_KEY}", name,
+                          owner)
         check_custom_keys(dict(optim_wrapper_cfg, paramwise_cfg=paramwise_cfg))
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
 
@@ -119,3 +112,4 @@ class NamedGroupOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         optimizer = OPTIMIZERS.build(optimizer_cfg)
         return OPTIM_WRAPPERS.build(
             optim_wrapper_cfg, default_args=dict(optimizer=optimizer))
+

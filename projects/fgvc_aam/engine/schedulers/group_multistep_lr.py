@@ -16,6 +16,8 @@ from mmengine.optim.scheduler.param_scheduler import (INF,
                                                       OptimizerType)
 from mmpretrain.registry import PARAM_SCHEDULERS
 
+from ...utils.checks import check_float
+
 MilestonesType = Union[Sequence[int], Mapping[str, Sequence[int]]]
 GammaType = Union[float, Mapping[str, float]]
 
@@ -72,17 +74,17 @@ class GroupMultiStepParamScheduler(MultiStepParamScheduler):
         ms_map = _as_mapping(milestones, 'milestones', owner)
         gamma_map = _as_mapping(gamma, 'gamma', owner)
         for key, value in ms_map.items():
-            if isinstance(value, (str, bytes)) or not all(
+            message = (f'{owner}: `milestones[{key!r}]` must be a list of '
+                       f'integers >= 0, got {value!r}')
+            if not isinstance(value, (list, tuple)) or not all(
                     isinstance(m, int) and not isinstance(m, bool)
-                    and m >= 0 for m in value):
-                raise ValueError(
-                    f'{owner}: `milestones[{key!r}]` must be a list of '
-                    f'integers >= 0, got {value!r}')
+                    for m in value):
+                raise TypeError(message)
+            if not all(m >= 0 for m in value):
+                raise ValueError(message)
         for key, value in gamma_map.items():
-            if (isinstance(value, bool)
-                    or not isinstance(value, (int, float)) or value <= 0):
-                raise ValueError(f'{owner}: `gamma[{key!r}]` must be a '
-                                 f'number > 0, got {value!r}')
+            check_float(f'gamma[{key!r}]', value, 0.0, strict_min=True,
+                        owner=owner, finite=False)
         self.group_key = group_key
         first = real[0].get(group_key) if real else None
 

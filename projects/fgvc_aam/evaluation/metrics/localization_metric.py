@@ -9,6 +9,8 @@ from mmengine.logging import print_log
 from mmpretrain.registry import METRICS
 from torchvision.ops import box_iou
 
+from ...utils.checks import check_float
+
 
 def _as_boxes(value: Any) -> Optional[torch.Tensor]:
     """(K, 4) float tensor, or None when absent or empty."""
@@ -45,11 +47,9 @@ class LocalizationMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if isinstance(iou_thr, bool) or not isinstance(
-                iou_thr, (int, float)) or not 0 < iou_thr <= 1:
-            raise ValueError('LocalizationMetric: `iou_thr` must be a number '
-                             f'in (0, 1], got {iou_thr!r}')
-        self.iou_thr = float(iou_thr)
+        # in (0, 1]
+        self.iou_thr = check_float('iou_thr', iou_thr, 0.0, 1.0,
+                                   strict_min=True, owner='LocalizationMetric')
         self._warned = False
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:

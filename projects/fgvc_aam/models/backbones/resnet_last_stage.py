@@ -14,7 +14,7 @@ from typing import Optional
 from mmpretrain.models.backbones import ResNet
 from mmpretrain.registry import MODELS
 
-from .._checks import check_int
+from ...utils.checks import check_int
 
 
 @MODELS.register_module()

@@ -14,7 +14,7 @@ from mmcv.cnn import ConvModule
 from mmpretrain.models.backbones import VGG
 from mmpretrain.registry import MODELS
 
-from .._checks import check_int
+from ...utils.checks import check_int
 
 
 @MODELS.register_module()

@@ -10,6 +10,8 @@ from mmpretrain.structures import DataSample
 from torch import Tensor
 from torchvision.ops import roi_align
 
+from ...utils.checks import check_choice, check_int
+
 
 def crop_and_resize(inputs: Tensor, boxes: Tensor,
                     size: Tuple[int, int]) -> Tensor:
@@ -111,20 +113,17 @@ class TwoBranchClassifier(ImageClassifier):
             localizer = MODELS.build(localizer)
         self.localizer = localizer
         self.test_branch = test_branch  # validated by the property setter
-        if crop_size is not None:
-            if isinstance(crop_size, int):
-                crop_size = (crop_size, crop_size)
-            if not isinstance(crop_size, (list, tuple)):
-                raise TypeError('TwoBranchClassifier: `crop_size` must be a '
-                                'positive int or (height, width), got '
-                                f'{crop_size!r}')
-            crop_size = tuple(crop_size)
-            if len(crop_size) != 2 or not all(
-                    isinstance(s, int) and not isinstance(s, bool) and s > 0
-                    for s in crop_size):
+        if isinstance(crop_size, (list, tuple)):
+            if len(crop_size) != 2:
                 raise ValueError('TwoBranchClassifier: `crop_size` must be a '
                                  'positive int or (height, width), got '
                                  f'{crop_size!r}')
+            crop_size = tuple(
+                check_int('crop_size', s, 1, 'TwoBranchClassifier')
+                for s in crop_size)
+        elif crop_size is not None:
+            crop_size = (check_int('crop_size', crop_size, 1,
+                                   'TwoBranchClassifier'), ) * 2
         self.crop_size = crop_size
 
     @property
@@ -134,10 +133,9 @@ class TwoBranchClassifier(ImageClassifier):
 
     @test_branch.setter
     def test_branch(self, value: str) -> None:
-        if value not in self.TEST_BRANCHES:
-            raise ValueError('TwoBranchClassifier: `test_branch` must be one '
-                             f'of {self.TEST_BRANCHES}, got {value!r}')
-        self._test_branch = value
+        self._test_branch = check_choice('test_branch', value,
+                                         self.TEST_BRANCHES,
+                                         'TwoBranchClassifier')
 
     # ------------------------------------------------------------------
     # building blocks

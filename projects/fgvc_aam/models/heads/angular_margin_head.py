@@ -10,45 +10,33 @@ from outside while training, as the Adaptive Angular Margin loss needs::
 L2-normalised weight of class ``j``. Evaluation and prediction use the plain
 ``s * cos(theta_j)`` for every class.
 """
-import math
-import numbers
-import warnings
-from typing import List, Optional, Sequence, Union
+from typing import Optional, Union
 
-import numpy as np
 import torch
-from mmpretrain.models.heads import ArcFaceClsHead
 from mmpretrain.registry import MODELS
 
-MarginsType = Union[float, int, np.ndarray, torch.Tensor, Sequence[float]]
+from ...utils.checks import check_choice
+from .margin_head import CosineMarginHead, MarginsType
 
 #: What happens to the target logit when ``theta_y + m`` passes ``pi``.
 OVERFLOW_MODES = ('literal', 'monotonic', 'easy')
 
 
 @MODELS.register_module()
-class AngularMarginHead(ArcFaceClsHead):
+class AngularMarginHead(CosineMarginHead):
     """ArcFace / AAM head whose margin is a persistent, settable buffer.
 
-    A subclass of MMPretrain's :class:`ArcFaceClsHead` (same ``norm_product``
-    layer, sub-centers, ``pre_logits``, ``loss`` and ``predict``) with three
-    changes:
-
-    1. ``margins`` is a *persistent* buffer (one value per class): it is
-       saved in checkpoints and restored by ``--resume``. Loading a state
-       dict without it (an MMPretrain ``ArcFaceClsHead`` checkpoint or one
-       written before this head existed) keeps the current margins and warns
-       instead of failing, also under ``strict=True``.
-    2. :meth:`set_margins` accepts a python / numpy number, a 0-d tensor, or
-       one value per class (sequence, array or 1-d tensor), validates it and
-       writes it in place (no new tensor, same device, no host sync for a
-       python number). The ``MarginScheduleHook`` calls it each epoch.
-    3. ``cos(theta + m)`` is computed as ``cos(theta) cos(m) -
-       sin(theta) sin(m)`` with ``cos(theta)`` clamped to ``[-1, 1]`` and
-       ``sin(theta) = sqrt(1 - cos^2)`` whose gradient is dropped where
-       ``1 - cos^2 <= eps`` (exact values, finite gradients at
-       ``cos(theta) = +-1``; ``torch.acos`` in the parent gives NaN
-       gradients there, and a NaN loss when rounding makes ``|cos| > 1``).
+    A :class:`~.margin_head.CosineMarginHead` (so an MMPretrain
+    :class:`ArcFaceClsHead` with the same ``norm_product`` layer,
+    sub-centers, ``loss`` and ``predict``; a persistent per-class
+    ``margins`` buffer that old checkpoints without it still load into; a
+    validated in-place :meth:`set_margins`) whose target logit is
+    ``cos(theta + m)``, computed as ``cos(theta) cos(m) - sin(theta)
+    sin(m)`` with ``cos(theta)`` clamped to ``[-1, 1]`` and ``sin(theta) =
+    sqrt(1 - cos^2)`` whose gradient is dropped where ``1 - cos^2 <= eps``
+    (exact values, finite gradients at ``cos(theta) = +-1``; ``torch.acos``
+    in ``ArcFaceClsHead`` gives NaN gradients there, and a NaN loss when
+    rounding makes ``|cos| > 1``).
 
     ``overflow`` decides the target logit when ``theta_y + m > pi``:
 
@@ -92,105 +80,23 @@ class AngularMarginHead(ArcFaceClsHead):
                  overflow: str = 'literal',
                  loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
                  init_cfg: Optional[dict] = None):
-        _check_positive_int('num_classes', num_classes)
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('num_subcenters', num_subcenters)
-        if (isinstance(scale, bool) or not isinstance(scale, numbers.Real)
-                or not math.isfinite(scale) or scale <= 0):
-            raise ValueError(
-                f'AngularMarginHead: `scale` must be a finite number > 0, '
-                f'got {scale!r}')
-        if overflow not in OVERFLOW_MODES:
-            raise ValueError(f'AngularMarginHead: `overflow` must be one of '
-                             f'{OVERFLOW_MODES}, got {overflow!r}')
-        if not (isinstance(margins, str) and margins.endswith('.txt')):
-            margins = _margins_to_list(margins, num_classes, 'margins')
+        check_choice('overflow', overflow, OVERFLOW_MODES,
+                     'AngularMarginHead')
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,
             num_subcenters=num_subcenters,
-            scale=float(scale),
+            scale=scale,
             margins=margins,
-            easy_margin=overflow == 'easy',
             loss=loss,
             init_cfg=init_cfg)
         self.overflow = overflow
-        # The parent caches sin(m)*m and -cos(m) in non-persistent buffers
-        # that would go stale when a checkpoint restores `margins`; they are
-        # derived in forward instead.
-        del self.sinm_m, self.threshold
-        # Re-register `margins` as persistent so it is saved and resumed.
-        margins_tensor = self.margins
-        del self.margins
-        self.register_buffer('margins', margins_tensor, persistent=True)
-        _check_margin_range(self.margins, 'margins')
+        self.easy_margin = overflow == 'easy'
 
-    # ------------------------------------------------------------ margins
-    @torch.no_grad()
-    def set_margins(self, margins: MarginsType) -> None:
-        """Set the margin(s) in place; a scalar applies to every class.
-
-        Args:
-            margins: A python / numpy number or 0-d tensor, or one value per
-                class. Each must lie in ``[0, pi)``.
-        """
-        if isinstance(margins, numbers.Real) and not isinstance(
-                margins, bool):
-            value = float(margins)
-            if not (0.0 <= value < math.pi):  # also rejects NaN
-                raise ValueError(
-                    f'AngularMarginHead.set_margins: `margins` must lie in '
-                    f'[0, pi), got {margins!r}')
-            self.margins.fill_(value)  # no host sync, same storage
-            return
-        if isinstance(margins, torch.Tensor) and margins.dim() == 0:
-            value = margins.detach().to(self.margins)
-            _check_margin_range(value, 'margins', 'set_margins')
-            self.margins.fill_(value)
-            return
-        values = _margins_to_list(margins, self.num_classes, 'margins',
-                                  'set_margins')
-        self.margins.copy_(torch.tensor(values, dtype=self.margins.dtype))
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
-                              error_msgs):
-        """Accept state dicts without ``margins`` (old / upstream heads)."""
-        key = prefix + 'margins'
-        if key not in state_dict:
-            warnings.warn(
-                f'AngularMarginHead: the state dict has no `{key}` (a '
-                'checkpoint of ArcFaceClsHead or from before margins were '
-                'saved); keeping the current margins. MarginScheduleHook '
-                'sets them again before the next training epoch.')
-            state_dict[key] = self.margins.detach().clone()
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      strict, missing_keys, unexpected_keys,
-                                      error_msgs)
-
-    # ------------------------------------------------------------- logits
-    def pre_logits(self, feats) -> torch.Tensor:
-        """The last feature, in the dtype of the class weights.
-
-        The parent computes the cosines with autocast disabled, so
-        half-precision features (mixed-precision training, ``--amp``) would
-        meet float32 weights in ``F.linear`` and fail.
-        """
-        x = super().pre_logits(feats)
-        return x.to(self.norm_product.weight.dtype)
-
-    def _get_logit_with_margin(self, pre_logits: torch.Tensor,
-                               target: torch.Tensor) -> torch.Tensor:
-        """Cosine logits with ``cos(theta_y + m_y)`` at the target (eq. 51).
-
-        Returns the (unscaled) cosine matrix; ``forward`` multiplies by s.
-        """
-        assert target.dim() == 1 or (
-            target.dim() == 2 and target.shape[1] == 1), \
-            'The target must be in index format.'
-        target = target.reshape(-1, 1).long()
-        cosine = self.norm_product(pre_logits)
-        cos_y = cosine.gather(1, target).clamp(-1.0, 1.0)
+    def target_score(self, score_y: torch.Tensor,
+                     target: torch.Tensor) -> torch.Tensor:
+        """``cos(theta_y + m_y)`` (eq. 51) with the ``overflow`` rule."""
+        cos_y = score_y.clamp(-1.0, 1.0)
         margin = self.margins[target]
         sin_y = _safe_sin_from_cos(cos_y)
         phi = cos_y * torch.cos(margin) - sin_y * torch.sin(margin)
@@ -200,11 +106,10 @@ class AngularMarginHead(ArcFaceClsHead):
                               cos_y - margin * torch.sin(margin))
         elif self.overflow == 'easy':
             phi = torch.where(cos_y > 0, phi, cos_y)
-        return cosine.scatter(1, target, phi.to(cosine.dtype))
+        return phi
 
     def extra_repr(self) -> str:
-        return (f'num_classes={self.num_classes}, scale={self.scale}, '
-                f'overflow={self.overflow!r}')
+        return f'{super().extra_repr()}, overflow={self.overflow!r}'
 
 
 # ---------------------------------------------------------------- helpers
@@ -220,52 +125,3 @@ def _safe_sin_from_cos(cos: torch.Tensor) -> torch.Tensor:
     ok = u > torch.finfo(cos.dtype).eps
     sqrt_ok = torch.sqrt(torch.where(ok, u, torch.ones_like(u)))
     return torch.where(ok, sqrt_ok, torch.sqrt(u).detach())
-
-
-def _check_positive_int(name: str, value) -> None:
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-            or value <= 0):
-        raise ValueError(
-            f'AngularMarginHead: `{name}` must be an integer > 0, '
-            f'got {value!r}')
-
-
-def _check_margin_range(margins: torch.Tensor,
-                        name: str,
-                        where: str = '__init__') -> None:
-    bad = ~((margins >= 0) & (margins < math.pi))  # NaN counts as bad
-    if bool(bad.any()):
-        raise ValueError(
-            f'AngularMarginHead.{where}: `{name}` must lie in [0, pi), got '
-            f'{margins[bad].flatten()[:5].tolist()} (first offending values)')
-
-
-def _margins_to_list(margins,
-                     num_classes: int,
-                     name: str,
-                     where: str = '__init__') -> List[float]:
-    """Normalise a scalar or per-class margin spec into a checked list."""
-    if isinstance(margins, torch.Tensor):
-        margins = margins.detach().cpu().numpy()
-    if isinstance(margins, np.ndarray) and margins.ndim == 0:
-        margins = margins.item()
-    if isinstance(margins, numbers.Real) and not isinstance(margins, bool):
-        values = [float(margins)] * num_classes
-    else:
-        try:
-            values = [float(v) for v in margins]
-        except (TypeError, ValueError):
-            raise TypeError(
-                f'AngularMarginHead.{where}: `{name}` must be a number, a '
-                f'sequence of numbers or a .txt file, got {margins!r}'
-            ) from None
-        if len(values) != num_classes:
-            raise ValueError(
-                f'AngularMarginHead.{where}: `{name}` has {len(values)} '
-                f'values but num_classes={num_classes}')
-    bad = [v for v in values if not (0.0 <= v < math.pi)]
-    if bad:
-        raise ValueError(
-            f'AngularMarginHead.{where}: `{name}` must lie in [0, pi), got '
-            f'{bad[:5]} (first offending values)')
-    return values

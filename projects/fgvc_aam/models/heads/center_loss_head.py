@@ -12,7 +12,7 @@ from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from .._checks import check_int, labels_of
+from ...utils.checks import check_int, labels_of
 
 
 @MODELS.register_module()

@@ -19,17 +19,18 @@ from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from .._checks import check_float, check_int, labels_of
+from ...utils.checks import check_float, check_int, labels_of
+from .margin_head import MarginHead, cosine
 
 
 @MODELS.register_module()
-class COCOHead(ClsHead):
+class COCOHead(MarginHead):
     """Scaled-cosine softmax to learnable normalised class centroids.
+
+    A :class:`~.margin_head.MarginHead` without a margin: ``alpha cos``.
 
     Args:
         num_classes (int): Number of classes.
@@ -54,19 +55,15 @@ class COCOHead(ClsHead):
         self.centroids = nn.Parameter(torch.empty(num_classes, in_channels))
         nn.init.xavier_uniform_(self.centroids)
 
-    def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
-        """``alpha * cos(f, c_k)``, (N, K)."""
-        x = self.pre_logits(feats)
-        if x.dim() != 2:
-            raise ValueError('COCOHead needs (N, C) features (use a GAP '
-                             f'neck), got {tuple(x.shape)}')
-        with torch.autocast(device_type=x.device.type, enabled=False):
-            cos = F.linear(
-                F.normalize(x.float(), dim=1),
-                F.normalize(self.centroids, dim=1))
-        return self.scale * cos
+    @property
+    def class_weight(self) -> torch.Tensor:
+        return self.centroids
+
+    def class_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """``cos(f, c_k)``, (N, K); ``forward`` scales by ``alpha``."""
+        return cosine(x, self.centroids)
 
     def loss(self, feats: Tuple[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> dict:
         labels_of(data_samples, 'COCOHead')
-        return super().loss(feats, data_samples, **kwargs)
+        return super().loss(feats, data_samples, **kwargs)  # no margin

@@ -2,23 +2,24 @@
 
 ``L = -log( e^{s (cos theta_y - m)} / (e^{s (cos theta_y - m)}
 + sum_{j != y} e^{s cos theta_j}) )`` with L2-normalised features and class
-weights. Built on MMPretrain's :class:`ArcFaceClsHead` (its ``NormProduct``,
-scale, per-class ``margins`` buffer and ``set_margins``, so margin hooks work
-on it too); only the margin formula differs: additive on the cosine instead
-of on the angle. Evaluation logits are ``s * cos(theta)``. With ``m = 0``
-this is the normalised softmax (NormFace) cross-entropy.
+weights. A :class:`~.margin_head.CosineMarginHead` (MMPretrain's
+``NormProduct``, scale, a persistent per-class ``margins`` buffer and
+``set_margins``, so margin hooks work on it and ``--resume`` restores the
+margin); only the target logit differs: the margin is additive on the cosine
+instead of on the angle. Evaluation logits are ``s * cos(theta)``. With
+``m = 0`` this is the normalised softmax (NormFace) cross-entropy.
 """
 from typing import Optional, Tuple, Union
 
 import torch
-from mmpretrain.models.heads import ArcFaceClsHead
 from mmpretrain.registry import MODELS
 
-from .._checks import check_float, check_int
+from ...utils.checks import check_float
+from .margin_head import CosineMarginHead
 
 
 @MODELS.register_module()
-class CosFaceHead(ArcFaceClsHead):
+class CosFaceHead(CosineMarginHead):
     """CosFace (LMCL) classifier head.
 
     Args:
@@ -35,6 +36,10 @@ class CosFaceHead(ArcFaceClsHead):
         init_cfg (dict, optional): Initialisation config.
     """
 
+    #: cosines lie in [-1, 1]
+    max_margin = 2.0
+    max_margin_text = '2'
+
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
@@ -45,15 +50,10 @@ class CosFaceHead(ArcFaceClsHead):
                  topk: Union[int, Tuple[int]] = (1, ),
                  cal_acc: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
-        owner = 'CosFaceHead'
-        check_int('num_classes', num_classes, 1, owner)
-        check_int('in_channels', in_channels, 1, owner)
-        check_int('num_subcenters', num_subcenters, 1, owner)
-        scale = check_float('scale', scale, 0.0, strict_min=True, owner=owner)
-        margin = check_float('margin', margin, 0.0, owner=owner)
-        if margin >= 2.0:
-            raise ValueError(f'{owner}: `margin` must be < 2 (cosines lie in '
-                             f'[-1, 1]), got {margin!r}')
+        margin = check_float('margin', margin, 0.0, owner='CosFaceHead')
+        if margin >= self.max_margin:
+            raise ValueError(f'CosFaceHead: `margin` must be < 2 (cosines lie '
+                             f'in [-1, 1]), got {margin!r}')
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,
@@ -66,19 +66,7 @@ class CosFaceHead(ArcFaceClsHead):
         self.topk = topk
         self.cal_acc = cal_acc
 
-    def pre_logits(self, feats) -> torch.Tensor:
-        """The last feature, in the dtype of the class weights (the parent
-        disables autocast, so half-precision features would fail)."""
-        x = super().pre_logits(feats)
-        return x.to(self.norm_product.weight.dtype)
-
-    def _get_logit_with_margin(self, pre_logits: torch.Tensor,
-                               target: torch.Tensor) -> torch.Tensor:
-        """``cos(theta_j) - m_j * [j == y]`` (scaled by ``s`` in forward)."""
-        if pre_logits.dim() != 2:
-            raise ValueError('CosFaceHead needs (N, C) features (use a GAP '
-                             f'neck), got {tuple(pre_logits.shape)}')
-        cosine = self.norm_product(pre_logits)
-        # scatter, not F.one_hot: no device-to-host check of the labels.
-        one_hot = torch.zeros_like(cosine).scatter_(1, target.view(-1, 1), 1.)
-        return cosine - one_hot * self.margins
+    def target_score(self, score_y: torch.Tensor,
+                     target: torch.Tensor) -> torch.Tensor:
+        """``cos(theta_y) - m_y``."""
+        return score_y - self.margins[target]

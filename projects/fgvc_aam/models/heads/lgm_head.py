@@ -21,16 +21,19 @@ from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from .._checks import check_float, check_int, labels_of
+from ...utils.checks import check_float, check_int, labels_of
+from .margin_head import MarginHead
 
 
 @MODELS.register_module()
-class LGMHead(ClsHead):
+class LGMHead(MarginHead):
     """L-GM classification head.
+
+    A :class:`~.margin_head.MarginHead` with ``g_k = -d_k``, ``s = 1`` and
+    the target logit ``-(1 + alpha) d_y``.
 
     Args:
         num_classes (int): Number of classes.
@@ -59,30 +62,37 @@ class LGMHead(ClsHead):
         self.means = nn.Parameter(torch.empty(num_classes, in_channels))
         nn.init.xavier_uniform_(self.means)
 
+    @property
+    def class_weight(self) -> torch.Tensor:
+        return self.means
+
+    def class_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """``-d_k = -1/2 ||x - mu_k||^2``, (N, K)."""
+        xx = x.pow(2).sum(dim=1, keepdim=True)
+        mm = self.means.pow(2).sum(dim=1)
+        return -(0.5 * (xx - 2.0 * x @ self.means.t() + mm)).clamp_min(0.0)
+
+    def target_score(self, score_y: torch.Tensor,
+                     target: torch.Tensor) -> torch.Tensor:
+        """``-(1 + alpha) d_y``."""
+        return score_y * (1 + self.alpha)
+
+    def logit_scale(self, x: torch.Tensor) -> float:
+        return 1.0
+
     def half_sq_dist(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """``d_k = 1/2 ||x - mu_k||^2``, (N, K)."""
-        x = self.pre_logits(feats)
-        if x.dim() != 2:
-            raise ValueError('LGMHead needs (N, C) features (use a GAP '
-                             f'neck), got {tuple(x.shape)}')
-        with torch.autocast(device_type=x.device.type, enabled=False):
-            x = x.float()
-            xx = x.pow(2).sum(dim=1, keepdim=True)
-            mm = self.means.pow(2).sum(dim=1)
-            d = 0.5 * (xx - 2.0 * x @ self.means.t() + mm)
-        return d.clamp_min(0.0)
-
-    def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
-        """``-d_k`` (no margin)."""
-        return -self.half_sq_dist(feats)
+        return -self(feats)
 
     def loss(self, feats: Tuple[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> dict:
         """``loss_cls`` (with margin) + ``loss_lkd``."""
         target = labels_of(data_samples, 'LGMHead')
-        d = self.half_sq_dist(feats)
-        d_y = d.gather(1, target.view(-1, 1))
-        logits = (-d).scatter(1, target.view(-1, 1), -d_y * (1 + self.alpha))
+        x = self.pre_logits(feats)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            neg_d = self.class_scores(x)
+            logits = self.with_margin(neg_d, target)
+        d_y = -neg_d.gather(1, target.view(-1, 1))
         return dict(
             loss_cls=self.loss_module(
                 logits, target, avg_factor=logits.size(0), **kwargs),

@@ -36,7 +36,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ..losses.mutual_channel_loss import split_channels
-from .._checks import check_int, feature_map, labels_of
+from ...utils.checks import (check_choice, check_int, feature_map,
+                              labels_of)
 
 
 @MODELS.register_module()
@@ -92,9 +93,7 @@ class MCLossHead(LinearClsHead):
             xi = check_int('channels_per_class', channels_per_class, 1,
                            owner)
             mc_channels = num_classes * xi
-        if pool not in ('avg', 'max'):
-            raise ValueError(
-                f"{owner}: `pool` must be 'avg' or 'max', got {pool!r}")
+        check_choice('pool', pool, ('avg', 'max'), owner)
         if hidden_channels is not None:
             hidden_channels = check_int('hidden_channels', hidden_channels,
                                         1, owner)

@@ -28,12 +28,11 @@ from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from .._checks import check_float, check_int, labels_of
+from ...utils.checks import check_float, check_int, labels_of
+from .margin_head import MarginHead, cosine
 
 
 def chebyshev_cos_m(cos: torch.Tensor, m: int) -> torch.Tensor:
@@ -57,7 +56,7 @@ def a_softmax_psi(cos: torch.Tensor, m: int) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class SphereFaceHead(ClsHead):
+class SphereFaceHead(MarginHead):
     """A-Softmax classifier head with the official lambda annealing.
 
     Args:
@@ -108,40 +107,38 @@ class SphereFaceHead(ClsHead):
             -self.lambda_power)
         return value.clamp_min(self.lambda_min)
 
-    def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
-        return feats[-1]
+    @property
+    def class_weight(self) -> torch.Tensor:
+        return self.weight
 
-    def _cos_and_norm(self, x: torch.Tensor):
-        if x.dim() != 2:
-            raise ValueError('SphereFaceHead needs (N, C) features (use a '
-                             f'GAP neck), got {tuple(x.shape)}')
-        # Divide by max|x_i| first (detached; exact gradients since the norm
-        # is 1-homogeneous and the direction 0-homogeneous): ||x||^2
-        # overflows float32 from ||x|| ~ 1.8e19, which gave inf * 0 = NaN.
+    @staticmethod
+    def _unit_and_norm(x: torch.Tensor):
+        """``x / max|x_i|`` and ``||x||``.
+
+        Dividing by max|x_i| first (detached; exact gradients since the norm
+        is 1-homogeneous and the direction 0-homogeneous) avoids ``||x||^2``
+        overflowing float32 from ``||x|| ~ 1.8e19`` (inf * 0 = NaN).
+        """
         scale = x.detach().abs().amax(dim=1, keepdim=True).clamp_min(
             torch.finfo(x.dtype).tiny)
         unit = x / scale
-        norm = unit.norm(dim=1, keepdim=True) * scale
-        cos = F.linear(
-            F.normalize(unit, dim=1), F.normalize(self.weight, dim=1))
-        return cos, norm
+        return unit, unit.norm(dim=1, keepdim=True) * scale
 
-    def forward(self,
-                feats: Tuple[torch.Tensor],
-                target: Optional[torch.Tensor] = None,
-                lam: Union[float, torch.Tensor] = 0.0) -> torch.Tensor:
-        """``||x|| cos(theta)``; with ``target``, the annealed margin logit
-        ``(lam * cos + psi) / (1 + lam) * ||x||`` for the target class."""
-        x = self.pre_logits(feats)
-        with torch.autocast(device_type=x.device.type, enabled=False):
-            cos, norm = self._cos_and_norm(x.float())
-            if target is None:
-                return norm * cos
-            cos_y = cos.gather(1, target.view(-1, 1))
-            phi_y = (lam * cos_y + a_softmax_psi(cos_y, self.margin)) / (
-                1.0 + lam)
-            logits = cos.scatter(1, target.view(-1, 1), phi_y)
-            return norm * logits
+    def class_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """``cos(theta_j)``."""
+        return cosine(self._unit_and_norm(x)[0], self.weight)
+
+    def logit_scale(self, x: torch.Tensor) -> torch.Tensor:
+        """``||x||``: features keep their norm."""
+        return self._unit_and_norm(x)[1]
+
+    def target_score(self,
+                     score_y: torch.Tensor,
+                     target: torch.Tensor,
+                     lam: Union[float, torch.Tensor] = 0.0) -> torch.Tensor:
+        """The annealed ``(lam * cos + psi) / (1 + lam)`` of the target."""
+        return (lam * score_y + a_softmax_psi(score_y, self.margin)) / (
+            1.0 + lam)
 
     def loss(self, feats: Tuple[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> dict:

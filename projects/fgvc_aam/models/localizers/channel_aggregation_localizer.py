@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
+from ...utils.checks import check_bool, check_choice, check_int
+
 
 def _window_reduce(labels: Tensor, fill: int, connectivity: int,
                    op) -> Tensor:
@@ -168,20 +170,13 @@ class ChannelAggregationLocalizer(nn.Module):
                  prev_in_index: Optional[int] = None,
                  early_exit: Optional[bool] = None) -> None:
         super().__init__()
-        if connectivity not in (4, 8):
-            raise ValueError('ChannelAggregationLocalizer: `connectivity` '
-                             f'must be 4 or 8, got {connectivity!r}')
-        if not isinstance(in_index, int) or isinstance(in_index, bool):
-            raise TypeError('ChannelAggregationLocalizer: `in_index` must '
-                            f'be an int, got {in_index!r}')
-        if prev_in_index is not None and (
-                not isinstance(prev_in_index, int)
-                or isinstance(prev_in_index, bool)):
-            raise TypeError('ChannelAggregationLocalizer: `prev_in_index` '
-                            f'must be an int or None, got {prev_in_index!r}')
-        if early_exit not in (None, True, False):
-            raise TypeError('ChannelAggregationLocalizer: `early_exit` must '
-                            f'be None or a bool, got {early_exit!r}')
+        owner = 'ChannelAggregationLocalizer'
+        check_choice('connectivity', connectivity, (4, 8), owner)
+        check_int('in_index', in_index, owner=owner)
+        if prev_in_index is not None:
+            check_int('prev_in_index', prev_in_index, owner=owner)
+        if early_exit is not None:
+            check_bool('early_exit', early_exit, owner)
         self.connectivity = connectivity
         self.in_index = in_index
         self.prev_in_index = prev_in_index

@@ -24,7 +24,7 @@ import torch.distributed as dist
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 
-from .._checks import check_float, check_int
+from ...utils.checks import check_float, check_int
 
 
 @MODELS.register_module()

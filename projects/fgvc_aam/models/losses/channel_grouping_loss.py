@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 
-from .._checks import check_float
+from ...utils.checks import check_float
 
 
 def part_peaks(maps: torch.Tensor) -> torch.Tensor:

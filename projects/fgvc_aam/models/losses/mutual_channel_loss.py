@@ -49,7 +49,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-from .._checks import check_bool, check_float, check_int
+from ...utils.checks import check_bool, check_float, check_int
 
 
 def split_channels(channels: int, num_classes: int) -> List[int]:

@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-from .._checks import check_bool, check_float
+from ...utils.checks import check_bool, check_float
 
 
 @MODELS.register_module()

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
-from .._checks import check_float
+from ...utils.checks import check_choice, check_float
 
 
 @MODELS.register_module()
@@ -43,10 +43,8 @@ class SoftmaxFocalLoss(nn.Module):
         super().__init__()
         owner = 'SoftmaxFocalLoss'
         self.gamma = check_float('gamma', gamma, 0.0, owner=owner)
-        if reduction not in ('none', 'mean', 'sum'):
-            raise ValueError(f"{owner}: `reduction` must be 'none', 'mean' "
-                             f"or 'sum', got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = check_choice('reduction', reduction,
+                                      ('none', 'mean', 'sum'), owner)
         self.loss_weight = check_float('loss_weight', loss_weight,
                                        owner=owner)
         if alpha is not None and not isinstance(alpha, (list, tuple)):

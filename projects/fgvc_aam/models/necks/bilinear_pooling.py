@@ -30,7 +30,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from .._checks import check_bool, check_float, check_int, pair
+from ...utils.checks import check_bool, check_float, check_int, pair
 
 
 def signed_sqrt(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
-from .._checks import check_bool, check_float, check_int, pair
+from ...utils.checks import check_bool, check_float, check_int, pair
 from .bilinear_pooling import match_spatial, select_maps, signed_sqrt
 
 

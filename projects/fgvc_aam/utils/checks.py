@@ -1,10 +1,11 @@
-"""Build-time argument checks shared by the comparison heads, necks and losses.
+"""Argument checks shared by every fgvc_aam component (one style).
 
-Each check raises with a message that names the argument and the bad value,
-so that a wrong config fails when the model is built, not mid-training.
+A wrong type raises :class:`TypeError`, a wrong value or range
+:class:`ValueError`; the message names the owner, the argument and the bad
+value, so that a wrong config fails when it is built, not mid-training.
 """
 import numbers
-from typing import Any, List, Optional, Tuple
+from typing import Any, Collection, List, Optional, Tuple
 
 import torch
 
@@ -32,16 +33,43 @@ def check_bool(name: str, value: Any, owner: str = '') -> bool:
     return value
 
 
+def check_str(name: str, value: Any, owner: str = '') -> str:
+    """``value`` must be a non-empty str."""
+    prefix = f'{owner}: ' if owner else ''
+    if not isinstance(value, str):
+        raise TypeError(f'{prefix}`{name}` must be a non-empty str, got '
+                        f'{value!r} ({type(value).__name__})')
+    if not value:
+        raise ValueError(f'{prefix}`{name}` must be a non-empty str, got '
+                         f'{value!r}')
+    return value
+
+
+def check_choice(name: str, value: Any, choices: Collection,
+                 owner: str = '') -> Any:
+    """``value`` must be one of ``choices``."""
+    if value not in choices:
+        prefix = f'{owner}: ' if owner else ''
+        raise ValueError(f'{prefix}`{name}` must be one of {tuple(choices)}, '
+                         f'got {value!r}')
+    return value
+
+
 def check_float(name: str, value: Any, min_value: Optional[float] = None,
                 max_value: Optional[float] = None, strict_min: bool = False,
-                owner: str = '') -> float:
-    """``value`` must be a finite real number within the given bounds."""
+                owner: str = '', strict_max: bool = False,
+                finite: bool = True) -> float:
+    """``value`` must be a real number (finite unless ``finite=False``;
+    never NaN) within the given bounds (``strict_min`` / ``strict_max``
+    exclude the bound itself)."""
     prefix = f'{owner}: ' if owner else ''
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f'{prefix}`{name}` must be a number, got '
                         f'{value!r} ({type(value).__name__})')
     value = float(value)
-    if value != value or value in (float('inf'), float('-inf')):
+    if value != value:
+        raise ValueError(f'{prefix}`{name}` must not be NaN, got {value!r}')
+    if finite and value in (float('inf'), float('-inf')):
         raise ValueError(f'{prefix}`{name}` must be finite, got {value!r}')
     if min_value is not None:
         if strict_min and value <= min_value:
@@ -50,9 +78,13 @@ def check_float(name: str, value: Any, min_value: Optional[float] = None,
         if not strict_min and value < min_value:
             raise ValueError(
                 f'{prefix}`{name}` must be >= {min_value}, got {value!r}')
-    if max_value is not None and value > max_value:
-        raise ValueError(
-            f'{prefix}`{name}` must be <= {max_value}, got {value!r}')
+    if max_value is not None:
+        if strict_max and value >= max_value:
+            raise ValueError(
+                f'{prefix}`{name}` must be < {max_value}, got {value!r}')
+        if not strict_max and value > max_value:
+            raise ValueError(
+                f'{prefix}`{name}` must be <= {max_value}, got {value!r}')
     return value
 
 
