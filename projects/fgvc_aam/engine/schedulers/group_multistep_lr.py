@@ -126,10 +126,12 @@ class GroupMultiStepParamScheduler(MultiStepParamScheduler):
                               **kwargs) -> 'GroupMultiStepParamScheduler':
         """mmengine's epoch -> iter conversion; per-group milestones are
         converted as one flat list and regrouped."""
-        upstream = MultiStepParamScheduler.build_iter_from_epoch.__func__
         if not isinstance(milestones, Mapping):
-            return upstream(
-                cls, *args, milestones=[int(m) for m in milestones], **kwargs)
+            return super().build_iter_from_epoch(
+                *args, milestones=[int(m) for m in milestones], **kwargs)
+        # mmengine's classmethod, with a factory that regroups in place of
+        # the class it would instantiate
+        upstream = MultiStepParamScheduler.build_iter_from_epoch.__func__
         sizes = {name: len(steps) for name, steps in milestones.items()}
 
         def regroup(*a, milestones: List[int], **kw):
