@@ -1,18 +1,16 @@
-"""Test a checkpoint: MMPretrain's ``tools/test.py`` with the same flags.
+"""Test a checkpoint: MMPretrain's ``tools/test.py``, run as is.
 
-Adds the same fixes as ``tools/train.py``; in particular checkpoints written
-by our training load with torch >= 2.6's ``weights_only`` default.
+Its ``main`` (flags, ``--out``/``--out-item``, runner, ``runner.test()``)
+runs unchanged; ours adds the fixes of ``tools/train.py`` after its
+``merge_args`` (in particular checkpoints written by our training load with
+torch >= 2.6's ``weights_only`` default) and ends a data-parallel run
+cleanly.
 """
-import os.path as osp
-import sys
+from types import SimpleNamespace
+from typing import List
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import mmengine  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.evaluator import DumpResults  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import Config
+from mmengine.runner import Runner
 
 from projects.fgvc_aam.engine import (  # noqa: E402
     finish_data_parallel_run, load_mmpretrain_tool, prepare_runtime)
@@ -22,22 +20,26 @@ from projects.fgvc_aam.engine.caching_malloc import \
 
 def main() -> None:
     enable_caching_malloc()  # FGVC_AAM_CACHING_MALLOC=0 opts out
+    # a private copy of the module: rebinding its globals changes nothing
+    # else; its main() looks them up when it runs
     upstream = load_mmpretrain_tool('test')
-    args = upstream.parse_args()
-    if args.out is None and args.out_item is not None:
-        raise ValueError('Please use `--out` argument to specify the '
-                         'path of the output file before using `--out-item`.')
-    cfg = upstream.merge_args(Config.fromfile(args.config), args)
-    prepare_runtime(cfg, training=False)
-    runner = (Runner.from_cfg(cfg)
-              if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    if args.out and args.out_item in ['pred', None]:
-        runner.test_evaluator.metrics.append(
-            DumpResults(out_file_path=args.out))
-    metrics = runner.test()
-    if args.out and args.out_item == 'metrics':
-        mmengine.dump(metrics, args.out)
-    finish_data_parallel_run(runner)
+    merge_args, registry = upstream.merge_args, upstream.RUNNERS
+    built: List[Runner] = []
+
+    def merge_and_prepare(cfg: Config, args) -> Config:
+        return prepare_runtime(merge_args(cfg, args), training=False)
+
+    def keep(runner: Runner) -> Runner:
+        built.append(runner)
+        return runner
+
+    upstream.merge_args = merge_and_prepare
+    upstream.Runner = SimpleNamespace(
+        from_cfg=lambda cfg: keep(Runner.from_cfg(cfg)))
+    upstream.RUNNERS = SimpleNamespace(
+        build=lambda cfg: keep(registry.build(cfg)))
+    upstream.main()
+    finish_data_parallel_run(built[-1])
 
 
 if __name__ == '__main__':

@@ -12,21 +12,23 @@ Example::
 """
 import argparse
 import copy
+import logging
 import os
 import os.path as osp
-import sys
 import warnings
+from types import SimpleNamespace
 from typing import Dict, List, Optional
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
-
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.hooks import ParamSchedulerHook  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.runner import IterBasedTrainLoop, Runner  # noqa: E402
+from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -64,6 +66,52 @@ def find_margin_hook(cfg: Config):
     return None
 
 
+class _ScheduleRunner:
+    """The schedule-related part of mmengine's ``Runner``, run without data.
+
+    It borrows the ``Runner``'s own methods and properties (train loop,
+    ``scale_lr``, ``build_param_scheduler``, ``epoch``/``iter``) on a data
+    loader of ``iters_per_epoch`` batches that is never iterated, so the
+    default ``end`` of schedulers, ``convert_to_iter_based`` and
+    ``auto_scale_lr`` behave as in training.
+    """
+    build_train_loop = Runner.build_train_loop
+    scale_lr = Runner.scale_lr
+    build_param_scheduler = Runner.build_param_scheduler
+    _build_param_scheduler = Runner._build_param_scheduler
+    train_loop = Runner.train_loop
+    train_dataloader = Runner.train_dataloader
+    max_epochs = Runner.max_epochs
+    max_iters = Runner.max_iters
+    epoch = Runner.epoch
+    iter = Runner.iter
+
+    def __init__(self, train_cfg: dict, optim_wrapper, iters_per_epoch: int,
+                 batch_size: int) -> None:
+        self._train_loop = copy.deepcopy(train_cfg)
+        self._train_dataloader = DataLoader(
+            _Batches(iters_per_epoch * batch_size), batch_size=batch_size)
+        self.optim_wrapper = optim_wrapper
+        self.param_schedulers = None
+        self.world_size = 1
+        self.visualizer = SimpleNamespace(dataset_meta=None)
+        self.logger = logging.getLogger(__name__)  # quiet: no handler
+
+
+class _Batches(Dataset):
+    """``size`` empty samples (the loader is only measured, never read)."""
+    metainfo: Dict = {}
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> int:
+        return index
+
+
 def simulate(cfg: Config,
              iters_per_epoch: int = 20,
              total_batch_size: Optional[int] = None) -> Dict:
@@ -71,44 +119,33 @@ def simulate(cfg: Config,
 
     Returns ``dict(x=[...], margin=[...] or None, lrs={name: [...]},
     max_epochs=int)``, one point per iteration; ``x`` is the epoch progress
-    at the start of the iteration (0-based, fractional).
+    at the start of the iteration (0-based, fractional). The optimizer
+    wrapper, schedulers and learning-rate scaling are built by mmengine's
+    ``Runner`` methods and stepped by its ``ParamSchedulerHook``; the
+    margin is ``MarginScheduleHook.margin_at`` of the hook's own
+    ``progress``.
     """
-    from mmpretrain.registry import MODELS, PARAM_SCHEDULERS
+    from mmpretrain.registry import MODELS
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = MODELS.build(copy.deepcopy(cfg.model))  # no init_weights()
     optim_wrapper = build_optim_wrapper(model,
                                         copy.deepcopy(cfg.optim_wrapper))
     groups = optim_wrapper.optimizer.param_groups
+    runner = _ScheduleRunner(cfg.train_cfg, optim_wrapper, iters_per_epoch,
+                             total_batch_size or 1)
     auto = cfg.get('auto_scale_lr', None)
     if total_batch_size is not None and auto:
-        ratio = total_batch_size / auto['base_batch_size']
-        for group in groups:
-            group['lr'] *= ratio
+        runner.scale_lr(optim_wrapper, dict(auto, enable=True))
 
-    train_cfg = cfg.train_cfg
-    by_epoch_loop = train_cfg.get('by_epoch', True) or train_cfg.get(
-        'type', '') == 'EpochBasedTrainLoop'
-    if by_epoch_loop:
-        max_epochs = int(train_cfg['max_epochs'])
-        max_iters = max_epochs * iters_per_epoch
-    else:
-        max_iters = int(train_cfg['max_iters'])
-        max_epochs = -(-max_iters // iters_per_epoch)
-
+    loop = runner.train_loop
+    by_epoch_loop = not isinstance(loop, IterBasedTrainLoop)
+    max_iters = loop.max_iters
+    max_epochs = loop.max_epochs if by_epoch_loop else -(-max_iters //
+                                                         iters_per_epoch)
     sched_cfgs = cfg.get('param_scheduler', None) or []
-    if isinstance(sched_cfgs, dict):
-        sched_cfgs = [sched_cfgs]
-    schedulers = []
-    for sched_cfg in sched_cfgs:
-        sched_cfg = copy.deepcopy(sched_cfg)
-        sched_cfg.setdefault(
-            'end', max_epochs if sched_cfg.get('by_epoch', True) else
-            max_iters)
-        schedulers.append(
-            PARAM_SCHEDULERS.build(
-                sched_cfg,
-                default_args=dict(
-                    optimizer=optim_wrapper, epoch_length=iters_per_epoch)))
+    runner.param_schedulers = runner.build_param_scheduler(
+        copy.deepcopy(sched_cfgs))
+    stepper = ParamSchedulerHook()
 
     hook = find_margin_hook(cfg)
     constant_margin = cfg.model.get('head', {}).get('margins', None)
@@ -119,26 +156,22 @@ def simulate(cfg: Config,
         names.append(str(group.get('name', default)))
     x, margin, lrs = [], [], {i: [] for i in range(len(groups))}
     for it in range(max_iters):
-        epoch = it // iters_per_epoch  # 0-based, as runner.epoch
+        loop._iter = it
+        if by_epoch_loop:
+            loop._epoch = it // iters_per_epoch  # 0-based, as runner.epoch
         x.append(it / iters_per_epoch)
         for i, group in enumerate(groups):
             lrs[i].append(group['lr'])
         if hook is not None:
-            # the hook's convention (MarginScheduleHook.progress)
-            e = (it + 1) / iters_per_epoch if hook.by_iter else epoch + 1
-            margin.append(hook.margin_at(e))
+            margin.append(hook.margin_at(hook.progress(runner)))
         elif isinstance(constant_margin, (int, float)):
             margin.append(float(constant_margin))
         with warnings.catch_warnings():
             # the optimizer is never stepped: no gradients, nothing to do
             warnings.filterwarnings('ignore', 'Detected call of')
-            for s in schedulers:
-                if not s.by_epoch:
-                    s.step()
+            stepper.after_train_iter(runner, it % iters_per_epoch)
             if by_epoch_loop and (it + 1) % iters_per_epoch == 0:
-                for s in schedulers:
-                    if s.by_epoch:
-                        s.step()
+                stepper.after_train_epoch(runner)
 
     # one curve per distinct (name, trajectory)
     curves: Dict[str, List[float]] = {}

@@ -2,18 +2,13 @@
 a few images through the config's test pipeline."""
 import os
 import os.path as osp
-import sys
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
-
-from mmengine.config import Config  # noqa: E402
-from mmengine.dataset import Compose, pseudo_collate  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -23,14 +18,13 @@ def load_model(config: str,
                device: str = 'cpu',
                cfg_options: Optional[dict] = None
                ) -> Tuple[Config, torch.nn.Module]:
-    """The config and its model in eval mode, built as ``tools/test.py``
-    builds it: MMPretrain's ``get_model`` (= ``init_model``) puts the
-    config's top-level ``data_preprocessor`` into ``cfg.model`` like
-    mmengine's ``Runner`` does, and loads the checkpoint only if it fits
-    (``init_fitting_model``; random init without one; no pretrained weights
-    are fetched)."""
-    import projects.fgvc_aam  # noqa: F401  (registers everything)
-    from projects.fgvc_aam.apis import init_fitting_model
+    """The config and its model in eval mode, loaded as MMPretrain's
+    ``tools/visualization/vis_cam.py`` loads them (``Config.fromfile``,
+    ``--cfg-options``, ``get_model``), except that the checkpoint is loaded
+    only if it fits (``init_fitting_model`` = ``get_model`` + that check;
+    random init without one; no pretrained weights are fetched)."""
+    from projects.fgvc_aam.apis import \
+        init_fitting_model  # registers everything
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

@@ -5,23 +5,22 @@ one parameter group per parameter, and a group carries no parameter names,
 so a scheduler cannot tell the backbone's groups from the head's. It does
 copy every extra key of a ``custom_keys`` entry into the group, though:
 ``custom_keys={'head': dict(lr_mult=10., name='head')}`` tags each head
-parameter's group with ``name='head'``. This constructor runs the default
-logic (so ``lr_mult``, ``decay_mult``, ``norm_decay_mult``, ... all work),
-gives every untagged group the ``default_group`` name, and merges groups
-whose settings are identical, which for the thesis recipe leaves exactly
-two groups, ``backbone`` and ``head``. ``GroupMultiStepLR`` then looks the
-milestones of each group up by name. The names live in the optimizer's
+parameter's group with ``name='head'``. This constructor is mmengine's (its
+``__call__`` and ``add_params``, so ``lr_mult``, ``decay_mult``,
+``norm_decay_mult``, ... all work) except for the top-level ``add_params``
+call, which also gives every untagged group the ``default_group`` name and
+merges groups whose settings are identical; for the thesis recipe that leaves
+exactly two groups, ``backbone`` and ``head``. ``GroupMultiStepLR`` then looks
+the milestones of each group up by name. The names live in the optimizer's
 ``param_groups`` and therefore in its state dict (checkpoints, resume), and
 ``auto_scale_lr`` scales each group's ``lr`` as usual.
 """
-import inspect
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
-from mmpretrain.registry import (OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
-                                 OPTIMIZERS)
+from mmengine.optim import DefaultOptimWrapperConstructor
+from mmpretrain.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 from ...utils.checks import check_bool, check_str
 from .custom_keys import check_custom_keys
@@ -67,40 +66,43 @@ class NamedGroupOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 check_str(f"custom_keys['{key}'].{GROUP_NAME_KEY}", name,
                           owner)
         check_custom_keys(dict(optim_wrapper_cfg, paramwise_cfg=paramwise_cfg))
-        super().__init__(optim_wrapper_cfg, paramwise_cfg)
+        # Our two keys stay in the dict mmengine keeps (its ``add_params``
+        # ignores them); a non-empty ``paramwise_cfg`` also makes its
+        # ``__call__`` group through ``add_params`` rather than pass
+        # ``model.parameters()``.
+        super().__init__(
+            optim_wrapper_cfg,
+            dict(
+                paramwise_cfg,
+                default_group=self.default_group,
+                merge_groups=self.merge_groups))
 
-    def named_groups(self, model: nn.Module) -> List[Dict]:
-        """The (merged, named) parameter groups for ``model``."""
-        params: List[Dict] = []
-        self.add_params(params, model)
-        for group in params:
+    def add_params(self,
+                   params: List[Dict],
+                   module: nn.Module,
+                   prefix: str = '',
+                   is_dcn_module: Optional[Union[int, float]] = None) -> None:
+        """mmengine's grouping; the top-level call (``prefix=''``; mmengine
+        recurses into children with their non-empty names) then names the
+        groups and merges the identical ones."""
+        if prefix:
+            super().add_params(params, module, prefix, is_dcn_module)
+            return
+        groups: List[Dict] = []
+        super().add_params(groups, module, prefix, is_dcn_module)
+        for group in groups:
             group.setdefault(GROUP_NAME_KEY, self.default_group)
-        if not self.merge_groups:
-            return params
-        merged: Dict[tuple, Dict] = {}
-        for group in params:
-            key = tuple(
-                sorted((k, repr(v)) for k, v in group.items()
-                       if k != 'params'))
-            if key in merged:
-                merged[key]['params'].extend(group['params'])
-            else:
-                merged[key] = dict(group, params=list(group['params']))
-        return list(merged.values())
-
-    def __call__(self, model: nn.Module) -> OptimWrapper:
-        if hasattr(model, 'module'):
-            model = model.module
-        optim_wrapper_cfg = self.optim_wrapper_cfg.copy()
-        optim_wrapper_cfg.setdefault('type', 'OptimWrapper')
-        optimizer_cfg = self.optimizer_cfg.copy()
-        optimizer_cls = optimizer_cfg['type']
-        if isinstance(optimizer_cls, str):
-            with OPTIMIZERS.switch_scope_and_registry(None) as registry:
-                optimizer_cls = registry.get(optimizer_cfg['type'])
-        first_arg_name = next(
-            iter(inspect.signature(optimizer_cls).parameters))
-        groups = self.named_groups(model)
+        if self.merge_groups:
+            merged: Dict[tuple, Dict] = {}
+            for group in groups:
+                key = tuple(
+                    sorted((k, repr(v)) for k, v in group.items()
+                           if k != 'params'))
+                if key in merged:
+                    merged[key]['params'].extend(group['params'])
+                else:
+                    merged[key] = dict(group, params=list(group['params']))
+            groups = list(merged.values())
         for group in groups:
             print_log(
                 f'param group {group[GROUP_NAME_KEY]!r}: '
@@ -108,8 +110,10 @@ class NamedGroupOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                     f'{k}={v}' for k, v in group.items()
                     if k not in ('params', GROUP_NAME_KEY)),
                 logger='current')
-        optimizer_cfg[first_arg_name] = groups
-        optimizer = OPTIMIZERS.build(optimizer_cfg)
-        return OPTIM_WRAPPERS.build(
-            optim_wrapper_cfg, default_args=dict(optimizer=optimizer))
+        params.extend(groups)
 
+    def named_groups(self, model: nn.Module) -> List[Dict]:
+        """The (merged, named) parameter groups for ``model``."""
+        params: List[Dict] = []
+        self.add_params(params, model)
+        return params

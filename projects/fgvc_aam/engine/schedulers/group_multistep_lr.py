@@ -125,34 +125,27 @@ class GroupMultiStepParamScheduler(MultiStepParamScheduler):
     def build_iter_from_epoch(cls,
                               *args,
                               milestones: MilestonesType,
-                              begin=0,
-                              end=INF,
-                              by_epoch=True,
-                              epoch_length=None,
-                              **kwargs):
-        """Build an iter-based instance from an epoch-based config."""
-        assert by_epoch, 'Only epoch-based kwargs whose `by_epoch=True` can ' \
-                         'be converted to iter-based.'
-        assert epoch_length is not None and epoch_length > 0, \
-            f'`epoch_length` must be a positive integer, ' \
-            f'but got {epoch_length}.'
-        if isinstance(milestones, Mapping):
-            milestones = {
-                k: [int(m) * epoch_length for m in v]
-                for k, v in milestones.items()
+                              **kwargs) -> 'GroupMultiStepParamScheduler':
+        """mmengine's epoch -> iter conversion; per-group milestones are
+        converted as one flat list and regrouped."""
+        if not isinstance(milestones, Mapping):
+            return super().build_iter_from_epoch(
+                *args, milestones=[int(m) for m in milestones], **kwargs)
+        # mmengine's classmethod, with a factory that regroups in place of
+        # the class it would instantiate
+        upstream = MultiStepParamScheduler.build_iter_from_epoch.__func__
+        sizes = {name: len(steps) for name, steps in milestones.items()}
+
+        def regroup(*a, milestones: List[int], **kw):
+            steps = iter(milestones)
+            grouped = {
+                name: [next(steps) for _ in range(n)]
+                for name, n in sizes.items()
             }
-        else:
-            milestones = [int(m) * epoch_length for m in milestones]
-        begin = int(begin * epoch_length)
-        if end != INF:
-            end = int(end * epoch_length)
-        return cls(
-            *args,
-            milestones=milestones,
-            begin=begin,
-            end=end,
-            by_epoch=False,
-            **kwargs)
+            return cls(*a, milestones=grouped, **kw)
+
+        flat = [int(m) for steps in milestones.values() for m in steps]
+        return upstream(regroup, *args, milestones=flat, **kwargs)
 
     def _get_value(self):
         """Chainable form: decay each group at its own milestones."""
