@@ -9,7 +9,6 @@ shapes known by construction) or with a renamed tensor.
 """
 import importlib.util
 import os.path as osp
-import sys
 
 import pytest
 import torch
@@ -127,10 +126,7 @@ def test_test_tool_refuses_checkpoint_of_other_class_count(
 
 
 def test_visualization_loader_refuses_checkpoint_of_other_width(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        'vis_utils', osp.join(ROOT, 'tools', 'visualization', 'vis_utils.py'))
-    vis_utils = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(vis_utils)
+    from fgvc_aam_tools import visualization
     cfg = Config.fromfile(CONFIG)
     cfg.model.backbone.base_channels = 16  # another width
     cfg.model.head.in_channels = 128
@@ -138,10 +134,9 @@ def test_visualization_loader_refuses_checkpoint_of_other_width(tmp_path):
     path = str(tmp_path / 'wide.pth')
     torch.save({'state_dict': wide.state_dict()}, path)
     with pytest.raises(_mismatch_error()) as info:
-        vis_utils.load_model(CONFIG, path)
+        visualization.load_model(CONFIG, path)
     assert ('backbone.layer1.0.conv1.weight: checkpoint (16, 64, 3, 3) vs '
             'model (8, 64, 3, 3)') in str(info.value)
-    sys.modules.pop('vis_utils', None)
 
 
 def _wide_checkpoint(tmp_path) -> str:

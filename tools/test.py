@@ -12,10 +12,9 @@ from typing import List
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from projects.fgvc_aam.engine import (  # noqa: E402
-    finish_data_parallel_run, load_mmpretrain_tool, prepare_runtime)
-from projects.fgvc_aam.engine.caching_malloc import \
-    enable_caching_malloc  # noqa: E402
+from fgvc_aam_tools.caching_malloc import enable_caching_malloc
+from fgvc_aam_tools.runtime_fixes import finish_data_parallel_run
+from fgvc_aam_tools.runtime_setup import load_mmpretrain_tool, prepare_runtime
 
 
 def main() -> None:

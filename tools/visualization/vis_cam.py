@@ -17,16 +17,14 @@ class; boxes: predicted (white), ground truth (green) where known.
 import argparse
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-
-from vis_utils import (batch_of, class_names, draw_box, grid_figure,  # noqa
-                       label_of, load_items, load_model, predict, title_of)
+from fgvc_aam_tools.visualization import (batch_of, class_names, draw_box,
+                                          grid_figure, label_of, load_items,
+                                          load_model, predict, title_of)
 
 try:
     import pytorch_grad_cam as cam

@@ -18,16 +18,14 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-
-from vis_utils import (batch_of, class_names, draw_box, grid_figure,  # noqa
-                       label_of, load_items, load_model, predict, title_of)
+from fgvc_aam_tools.visualization import (batch_of, class_names, draw_box,
+                                          grid_figure, label_of, load_items,
+                                          load_model, predict, title_of)
 
 
 def parse_args():

@@ -1,5 +1,6 @@
-"""Shared by the visualization tools: build a model from a config and load
-a few images through the config's test pipeline."""
+"""Shared by the visualization tools (``tools/visualization/vis_*.py``):
+build a model from a config and load a few images through the config's
+test pipeline."""
 import os
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple
@@ -25,6 +26,9 @@ def load_model(config: str,
     random init without one; no pretrained weights are fetched)."""
     from projects.fgvc_aam.apis import \
         init_fitting_model  # registers everything
+
+    from .runtime_fixes import allow_mmengine_checkpoints
+    allow_mmengine_checkpoints()  # also read what plain mmengine wrote
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
