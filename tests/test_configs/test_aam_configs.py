@@ -14,7 +14,7 @@ from mmpretrain.registry import HOOKS, MODELS
 
 import projects.fgvc_aam  # noqa: F401
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.helpers import ROOT
 CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'aam', '*.py')))
 DATASET_BASES = [
     'cub_bs8_448.py', 'stanford_cars_bs8_448.py', 'fgvc_aircraft_bs8_448.py',

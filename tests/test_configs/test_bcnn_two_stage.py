@@ -17,7 +17,7 @@ from mmengine.config import Config
 import projects.fgvc_aam  # noqa: F401
 from mmpretrain.registry import MODELS
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.helpers import ROOT
 DATA = ('cub', 'fgvc-aircraft', 'stanford-cars')
 
 

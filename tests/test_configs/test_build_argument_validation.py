@@ -17,6 +17,8 @@ from mmpretrain.registry import (HOOKS, METRICS, MODELS,
 
 import projects.fgvc_aam  # noqa: F401  (registers everything)
 
+pytestmark = pytest.mark.reliability
+
 NAN, INF = float('nan'), float('inf')
 
 HEAD = dict(num_classes=4, in_channels=8)

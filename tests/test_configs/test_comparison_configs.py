@@ -26,7 +26,7 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.helpers import ROOT
 METHOD_DIRS = ('baseline', 'bcnn', 'mc_loss', 'ma_cnn', 'pairwise_confusion',
                'table8')
 CONFIGS = sorted(
@@ -47,14 +47,7 @@ EXPECTED_HEAD = {
 }
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny models: one intra-op thread is faster and immune to the
-    oversubscription that other processes on a 2-core machine cause."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _missing_bases(path):
@@ -233,21 +226,6 @@ def test_model_base_builds_without_data_configs(path):
     samples = [DataSample().set_gt_label(i) for i in (0, 1)]
     losses = model(torch.randn(2, 3, 32, 32), samples, mode='loss')
     assert torch.isfinite(sum(v for k, v in losses.items() if 'loss' in k))
-
-
-@pytest.fixture
-def synthetic_data(request):
-    """(root, num_classes) of the tiny synthetic set (fixture may give the
-    root alone or the pair)."""
-    try:
-        value = request.getfixturevalue('synthetic_root')
-    except pytest.FixtureLookupError:
-        pytest.skip('fixture `synthetic_root` (tests/conftest.py, written by '
-                    'the data helper) is not in this branch yet')
-    if isinstance(value, (tuple, list)):
-        return str(value[0]), int(value[1])
-    with open(osp.join(value, 'classes.txt')) as f:
-        return str(value), sum(1 for line in f if line.strip())
 
 
 def _point_at(cfg, root, num_classes, work_dir):

@@ -18,7 +18,7 @@ from mmpretrain.registry import MODELS
 
 import projects.fgvc_aam  # noqa: F401
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.helpers import ROOT
 EIGHT = sorted(
     osp.relpath(p, ROOT)
     for p in glob.glob(osp.join(ROOT, 'configs', '*', '*_8xb2-*.py')))

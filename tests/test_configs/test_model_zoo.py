@@ -13,8 +13,7 @@ import pytest
 import torch
 import yaml
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
+from tests.helpers import ROOT
 # Configs in configs/ that no metafile names, and why.
 ALLOW_LIST = {
     # Short names of the thesis model (two-branch + AAM step); each only

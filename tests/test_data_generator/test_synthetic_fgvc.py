@@ -14,26 +14,22 @@ from projects.fgvc_aam.datasets.synthetic_fgvc import (
     ATTRIBUTES, DEFAULT_PARAMS, class_attributes, image_rng,
     make_synthetic_fgvc, render_bird_image, synthetic_fgvc_is_complete)
 
-from data_helpers import read_lines, tree_snapshot, write_cub_tree
+from tests.helpers import (ROOT, read_lines, snapshot, snapshot_files,
+                           write_cub_tree)
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMALL = dict(num_classes=3, images_per_class=3, train_per_class=2,
              image_size=48)
-
-
-def _files(root):
-    return sorted(tree_snapshot(root))
 
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path):
     a = make_synthetic_fgvc(str(tmp_path / 'a'), seed=3, **SMALL)
     b = make_synthetic_fgvc(str(tmp_path / 'b'), seed=3, **SMALL)
     c = make_synthetic_fgvc(str(tmp_path / 'c'), seed=4, **SMALL)
-    assert _files(a) == _files(b) == _files(c)
-    for rel in _files(a):
+    assert snapshot_files(a) == snapshot_files(b) == snapshot_files(c)
+    for rel in snapshot_files(a):
         assert filecmp.cmp(osp.join(a, rel), osp.join(b, rel),
                            shallow=False), rel
-    jpgs = [r for r in _files(a) if r.endswith('.jpg')]
+    jpgs = [r for r in snapshot_files(a) if r.endswith('.jpg')]
     assert len(jpgs) == 9
     differ = [not filecmp.cmp(osp.join(a, r), osp.join(c, r), shallow=False)
               for r in jpgs]
@@ -43,7 +39,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 
 
 def test_layout_is_cub(synthetic_root):
-    from conftest import TINY_SYNTHETIC as p
+    from tests.helpers import TINY_SYNTHETIC as p
     n_cls, n_img = p['num_classes'], p['images_per_class']
     classes = [line.split() for line in read_lines(
         osp.join(synthetic_root, 'classes.txt'))]
@@ -176,11 +172,11 @@ def test_cli_skips_complete_data_and_never_deletes(tmp_path):
                  osp.join(out, 'images', 'mine.jpg')):
         with open(keep, 'w') as f:
             f.write('user file')
-    first = tree_snapshot(out)
+    first = snapshot(out)
     assert 'skipping' in _cli(*args)
-    assert tree_snapshot(out) == first  # nothing rewritten
+    assert snapshot(out) == first  # nothing rewritten
     assert 'wrote 6 images' in _cli(*args, '--force')
-    again = tree_snapshot(out)
+    again = snapshot(out)
     assert set(again) == set(first)
     for keep in ('README.user', 'images/mine.jpg'):
         assert again[keep] == first[keep]
@@ -200,7 +196,7 @@ def _foreign_cub(root: str) -> dict:
     user's real CUB-200-2011), and its snapshot."""
     write_cub_tree(root, [((32, 24), (2, 3, 10, 8), 0, 1),
                           ((32, 24), (5, 5, 6, 6), 1, 0)], num_classes=2)
-    return tree_snapshot(root)
+    return snapshot(root)
 
 
 def test_refuses_folder_it_did_not_make_before_writing(tmp_path):
@@ -213,7 +209,7 @@ def test_refuses_folder_it_did_not_make_before_writing(tmp_path):
         make_synthetic_fgvc(root, **SMALL)
     assert repr(root) in str(info.value)
     assert "'classes.txt'" in str(info.value)
-    assert tree_snapshot(root) == before
+    assert snapshot(root) == before
     # a single unrelated file is enough to refuse
     other = tmp_path / 'other'
     other.mkdir()
@@ -243,5 +239,5 @@ def test_tools_refuse_folder_they_did_not_make(tmp_path, tool):
     assert proc.returncode != 0
     assert 'refusing to write into' in proc.stderr
     assert root in proc.stderr and 'images.txt' in proc.stderr
-    assert tree_snapshot(root) == before
+    assert snapshot(root) == before
     assert not osp.exists(tmp_path / 'work')

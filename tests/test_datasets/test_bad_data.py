@@ -16,8 +16,7 @@ import projects.fgvc_aam  # noqa: F401
 from projects.fgvc_aam.datasets import (CUBWithBoxes, DataValidationError,
                                         check_num_classes)
 
-from conftest import TINY_SYNTHETIC
-from data_helpers import read_lines, tree_snapshot, write_lines
+from tests.helpers import TINY_SYNTHETIC, read_lines, snapshot, write_lines
 
 N_CLASSES = TINY_SYNTHETIC['num_classes']
 
@@ -221,7 +220,7 @@ def test_empty_image_file(root):
 
 
 def test_data_folder_is_never_written(synthetic_root):
-    before = tree_snapshot(synthetic_root)
+    before = snapshot(synthetic_root)
     for split in ('train', 'test'):
         ds = DATASETS.build(dict(
             type='CUBWithBoxes', data_root=synthetic_root, split=split,
@@ -230,7 +229,7 @@ def test_data_folder_is_never_written(synthetic_root):
                       dict(type='PackInputsWithBoxes')]))
         for i in range(len(ds)):
             ds[i]
-    assert tree_snapshot(synthetic_root) == before
+    assert snapshot(synthetic_root) == before
 
 
 def _tiny_model(num_classes, pre_classes=None):

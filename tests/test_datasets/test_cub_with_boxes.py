@@ -9,8 +9,7 @@ from mmpretrain.registry import DATASETS
 import projects.fgvc_aam  # noqa: F401
 from projects.fgvc_aam.datasets import CUBWithBoxes
 
-from conftest import TINY_SYNTHETIC
-from data_helpers import read_lines, write_cub_tree
+from tests.helpers import TINY_SYNTHETIC, read_lines, write_cub_tree
 
 
 def _table(root, fname):
@@ -114,7 +113,7 @@ def test_exif_orientation_stored_pixels_everywhere(tmp_path):
     """Checker, loader and boxes agree on stored pixels: the loaded image
     keeps its stored 64 x 32 shape and the red region is where the box
     says (upstream loaders rotate the image to 32 x 64 under the box)."""
-    from data_helpers import colour_box
+    from tests.helpers import colour_box
     root, box = _exif_rotated_tree(str(tmp_path / 'cub'))
     ds = CUBWithBoxes(root, split='train', with_bbox=True,
                       pipeline=[dict(type='LoadImageFromFile')])

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from tools_helpers import ROOT
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.skipif(
     platform.system() != 'Linux' or platform.libc_ver()[0] != 'glibc',

@@ -18,8 +18,7 @@ from mmengine.runner import Runner
 
 import projects.fgvc_aam  # noqa: F401
 from mmpretrain.registry import MODELS
-from reliability_helpers import root_and_classes
-from tools_helpers import ROOT
+from tests.helpers import ROOT, root_and_classes
 
 CONFIG = osp.join(ROOT, 'tests', 'configs', 'tiny_softmax_synthetic.py')
 
@@ -111,7 +110,7 @@ def test_partial_load_only_when_asked(tmp_path, synthetic_root):
 def test_test_tool_refuses_checkpoint_of_other_class_count(
         tmp_path, synthetic_root):
     """tools/test.py exits non-zero naming the tensors, writes no --out."""
-    from tools_helpers import data_options, python_tool
+    from tests.helpers import data_options, python_tool
     root, num_classes = root_and_classes(synthetic_root)
     path = _checkpoint(str(tmp_path / 'five.pth'), num_classes + 1)
     out = str(tmp_path / 'metrics.json')

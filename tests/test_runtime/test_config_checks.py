@@ -18,7 +18,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor
 import projects.fgvc_aam  # noqa: F401
 from mmpretrain.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from projects.fgvc_aam.engine import prepare_runtime
-from tools_helpers import ROOT
+from tests.helpers import ROOT
 
 AAM = osp.join(ROOT, 'tests', 'configs', 'tiny_aam_synthetic.py')
 

@@ -18,8 +18,7 @@ import time
 
 import pytest
 
-from reliability_helpers import tool_env
-from tools_helpers import ROOT, free_port
+from tests.helpers import ROOT, free_port, tool_env
 
 pytestmark = pytest.mark.slow
 

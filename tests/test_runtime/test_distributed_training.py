@@ -32,9 +32,11 @@ from unittest import mock
 import pytest
 from mmengine.dataset import DefaultSampler
 
-from reliability_helpers import (finish, load_checkpoint, root_and_classes,
-                                 scalars, start, train_cmd, val_records)
-from tools_helpers import data_options, free_port
+from tests.helpers import (data_options, finish, free_port, load_checkpoint,
+                           root_and_classes, scalars, start, train_cmd,
+                           val_records)
+
+pytestmark = pytest.mark.reliability
 
 CONFIGS = dict(
     single_branch='tests/configs/tiny_dist_single_branch.py',

@@ -32,13 +32,13 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from reliability_helpers import (TESTS, assert_state_dicts_equal, finish,
-                                 load_checkpoint, root_and_classes, scalars,
-                                 snapshot, start, train_cmd, train_records,
-                                 val_records)
-from tools_helpers import ROOT, data_options
+from tests.helpers import (ROOT, assert_state_dicts_equal, data_options,
+                           finish, load_checkpoint, root_and_classes, scalars,
+                           snapshot, start, train_cmd, train_records,
+                           val_records, write_hook_config)
 
-pytestmark = pytest.mark.slow  # one module fixture of about 65 s (2 cores)
+# one module fixture of about 65 s (2 cores)
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]
 
 CONFIG = 'tests/configs/tiny_aam_synthetic.py'
 KILL_AT_ITER = 11  # epoch 2, batch 3 of 8
@@ -49,13 +49,8 @@ MAX_EPOCHS = 3
 def _variant_config(tmp, name: str, hooks: list, imports: list,
                     extra: str = '') -> str:
     """A config file that inherits CONFIG and replaces its custom hooks."""
-    path = osp.join(str(tmp), f'{name}.py')
-    with open(path, 'w') as f:
-        f.write(f'_base_ = [{osp.join(ROOT, CONFIG)!r}]\n'
-                f'custom_imports = dict(imports={imports!r}, '
-                'allow_failed_imports=False)\n'
-                f'custom_hooks = {hooks!r}\n{extra}')
-    return path
+    return write_hook_config(osp.join(str(tmp), f'{name}.py'), CONFIG, hooks,
+                             imports, extra)
 
 
 def _without_epoch_seed(cfg: Config) -> dict:
@@ -88,7 +83,7 @@ def runs(synthetic_root, tmp_path_factory):
         tmp, 'pause', hooks + [
             dict(type='PauseAtIterHook', iteration=KILL_AT_ITER,
                  marker=marker)
-        ], ['projects.fgvc_aam', 'reliability_hooks'])
+        ], ['projects.fgvc_aam', 'tests.helpers'])
     no_seed_cfg = _variant_config(tmp, 'no_seed', hooks,
                                   ['projects.fgvc_aam'],
                                   'default_hooks = dict(_delete_=True, **'
@@ -97,7 +92,7 @@ def runs(synthetic_root, tmp_path_factory):
     # the uninterrupted and the to-be-killed run side by side (1 thread each)
     full = start(train_cmd(CONFIG, dirs['full'], *opts), str(tmp / 'full.log'))
     part = start(train_cmd(pause_cfg, dirs['part'], *opts),
-                 str(tmp / 'part.log'), extra_pythonpath=TESTS)
+                 str(tmp / 'part.log'))
     deadline = time.time() + 500
     while not osp.exists(marker):
         if part.poll() is not None or time.time() > deadline:

@@ -11,7 +11,7 @@ from mmengine.config import Config
 from projects.fgvc_aam.engine import (prepare_runtime, setup_cpu_distributed,
                                       teardown_distributed)
 from projects.fgvc_aam.engine.runtime_setup import load_mmpretrain_tool
-from tools_helpers import ROOT, free_port
+from tests.helpers import ROOT, free_port
 
 
 def test_persistent_workers_off_only_without_workers():

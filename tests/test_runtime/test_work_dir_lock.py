@@ -11,9 +11,8 @@ import time
 
 import pytest
 
-from reliability_helpers import (TESTS, root_and_classes, snapshot, start,
-                                 train_cmd)
-from tools_helpers import ROOT, data_options
+from tests.helpers import (data_options, root_and_classes, snapshot, start,
+                           train_cmd, write_hook_config)
 
 
 @pytest.mark.slow
@@ -22,16 +21,11 @@ def test_second_training_into_busy_work_dir_is_refused(synthetic_root,
     root, num_classes = root_and_classes(synthetic_root)
     opts = ['--cfg-options', *data_options(root, num_classes)]
     marker = str(tmp_path / 'paused')
-    config = str(tmp_path / 'pause.py')
-    with open(config, 'w') as f:
-        f.write(f"_base_ = [{osp.join(ROOT, 'tests', 'configs', 'tiny_softmax_synthetic.py')!r}]\n"  # noqa: E501
-                "custom_imports = dict(imports=['projects.fgvc_aam', "
-                "'reliability_hooks'], allow_failed_imports=False)\n"
-                "custom_hooks = [dict(type='PauseAtIterHook', iteration=1, "
-                f"marker={marker!r})]\n")
+    config = write_hook_config(
+        str(tmp_path / 'pause.py'), 'tests/configs/tiny_softmax_synthetic.py',
+        [dict(type='PauseAtIterHook', iteration=1, marker=marker)])
     work = str(tmp_path / 'work')
-    first = start(train_cmd(config, work, *opts), str(tmp_path / 'a.log'),
-                  extra_pythonpath=TESTS)
+    first = start(train_cmd(config, work, *opts), str(tmp_path / 'a.log'))
     try:
         deadline = time.time() + 300
         while not osp.exists(marker):

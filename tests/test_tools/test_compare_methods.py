@@ -14,7 +14,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.helpers import ROOT
 if osp.join(ROOT, 'tools', 'analysis_tools') not in sys.path:
     sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 from compare import budget, cli, plans, pretrain, report, runs  # noqa: E402

@@ -10,7 +10,7 @@ import pytest
 import torchvision
 from mmengine.config import Config
 
-from tools_helpers import ROOT, run
+from tests.helpers import ROOT, run
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ GOALS = dict(two_over_single=2.05, aam_over_linear=0.03, localizer=0.005)
 @pytest.fixture(scope='module')
 def out(tmp_path_factory) -> str:
     out = str(tmp_path_factory.mktemp('device_check'))
-    # tools_helpers.run sets PYTHON to this interpreter
+    # tests.helpers.run sets PYTHON to this interpreter
     run(['bash', 'tools/device_check.sh', out],
         env=dict(DEVICE_CHECK_TINY='1'))
     return out

@@ -7,8 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from checkpoint_helpers import write_random_checkpoint
-from tools_helpers import python_tool
+from tests.helpers import python_tool, write_random_checkpoint
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tools_helpers import python_tool
+from tests.helpers import python_tool
 
 pytestmark = pytest.mark.slow
 

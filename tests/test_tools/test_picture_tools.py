@@ -6,8 +6,8 @@ import pickle
 
 import pytest
 
-from checkpoint_helpers import class_names, write_random_checkpoint
-from tools_helpers import data_options, python_tool
+from tests.helpers import (class_names, data_options, python_tool,
+                           write_random_checkpoint)
 
 pytestmark = pytest.mark.slow
 

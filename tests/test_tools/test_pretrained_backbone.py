@@ -10,7 +10,7 @@ from mmengine.config import Config
 
 import projects.fgvc_aam  # noqa: F401
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.helpers import ROOT
 if osp.join(ROOT, 'tools', 'analysis_tools') not in sys.path:
     sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 from compare import plans, pretrain  # noqa: E402

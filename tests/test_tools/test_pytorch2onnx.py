@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from checkpoint_helpers import class_names, write_random_checkpoint
-from tools_helpers import ROOT
+from tests.helpers import ROOT, class_names, write_random_checkpoint
 
 for name in ('onnx', 'onnxscript', 'onnxruntime'):
     pytest.importorskip(name)

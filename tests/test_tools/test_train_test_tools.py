@@ -2,7 +2,6 @@
 
 Each runs as a subprocess on the tiny synthetic data set, like a user would.
 """
-import glob
 import json
 import os.path as osp
 import re
@@ -11,29 +10,21 @@ import sys
 
 import pytest
 
-from tools_helpers import (ROOT, TINY_CONFIG, data_options, free_port,
-                           python_tool, run)
+from tests.helpers import (ROOT, TINY_CONFIG, data_options, free_port,
+                           python_tool, root_and_classes, run, scalars)
 
 pytestmark = pytest.mark.slow
 
 
-def dataset(synthetic_root: str) -> tuple:
-    """The tiny data set's root and its number of classes."""
-    with open(osp.join(synthetic_root, 'classes.txt')) as f:
-        return synthetic_root, sum(1 for line in f if line.strip())
-
-
-def scalars(work_dir: str) -> list:
-    """The records of mmengine's LocalVisBackend ``scalars.json``."""
-    files = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
-    assert files, f'no scalars.json under {work_dir}'
-    with open(sorted(files)[-1]) as f:
-        return [json.loads(line) for line in f if line.strip()]
+def last_run_scalars(work_dir: str) -> list:
+    """The records of the newest run's ``scalars.json`` (mmengine's
+    LocalVisBackend) in ``work_dir``."""
+    return scalars(work_dir)[-1]
 
 
 @pytest.fixture(scope='module')
 def trained(synthetic_root, tmp_path_factory):
-    root, num_classes = dataset(synthetic_root)
+    root, num_classes = root_and_classes(synthetic_root)
     work_dir = str(tmp_path_factory.mktemp('train'))
     python_tool('tools/train.py', TINY_CONFIG, '--work-dir', work_dir,
                 '--cfg-options', *data_options(root, num_classes))
@@ -45,7 +36,7 @@ def test_train_writes_checkpoints_and_metrics(trained):
         assert osp.isfile(osp.join(trained, f'epoch_{epoch}.pth'))
     with open(osp.join(trained, 'last_checkpoint')) as f:
         assert f.read().strip().endswith('epoch_2.pth')
-    val = [r for r in scalars(trained) if 'accuracy/top1' in r]
+    val = [r for r in last_run_scalars(trained) if 'accuracy/top1' in r]
     assert [r['step'] for r in val] == [1, 2]
 
 
@@ -63,7 +54,7 @@ def test_checkpoint_loads_with_plain_torch_weights_only(trained):
 
 
 def test_resume_continues_from_last_epoch(trained, synthetic_root, tmp_path):
-    root, num_classes = dataset(synthetic_root)
+    root, num_classes = root_and_classes(synthetic_root)
     work_dir = str(tmp_path / 'resumed')
     shutil.copytree(trained, work_dir)
     # the copied last_checkpoint points into the original work dir
@@ -75,14 +66,15 @@ def test_resume_continues_from_last_epoch(trained, synthetic_root, tmp_path):
     log = proc.stdout + proc.stderr
     assert re.search(r'resumed epoch: 2, iter: \d+', log), log[-3000:]
     assert osp.isfile(osp.join(work_dir, 'epoch_3.pth'))
-    steps = [r['step'] for r in scalars(work_dir) if 'accuracy/top1' in r]
+    steps = [r['step'] for r in last_run_scalars(work_dir)
+             if 'accuracy/top1' in r]
     assert steps == [3]
 
 
 def test_test_tool_reproduces_validation_metric(trained, synthetic_root,
                                                 tmp_path):
     """tools/test.py on epoch 2 gives the accuracy validation logged then."""
-    root, num_classes = dataset(synthetic_root)
+    root, num_classes = root_and_classes(synthetic_root)
     out = str(tmp_path / 'metrics.json')
     python_tool('tools/test.py', TINY_CONFIG,
                 osp.join(trained, 'epoch_2.pth'), '--work-dir',
@@ -90,13 +82,13 @@ def test_test_tool_reproduces_validation_metric(trained, synthetic_root,
                 '--cfg-options', *data_options(root, num_classes))
     with open(out) as f:
         tested = json.load(f)['accuracy/top1']
-    logged = [r for r in scalars(trained) if r.get('step') == 2
+    logged = [r for r in last_run_scalars(trained) if r.get('step') == 2
               and 'accuracy/top1' in r][0]['accuracy/top1']
     assert tested == pytest.approx(logged, abs=1e-6)
 
 
 def test_dist_train_two_cpu_processes(synthetic_root, tmp_path):
-    root, num_classes = dataset(synthetic_root)
+    root, num_classes = root_and_classes(synthetic_root)
     work_dir = str(tmp_path / 'dist')
     proc = run(['bash', 'tools/dist_train.sh', TINY_CONFIG, '2',
                 '--work-dir', work_dir, '--cfg-options',

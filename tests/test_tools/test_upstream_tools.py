@@ -10,7 +10,7 @@ from unittest.mock import MagicMock
 import pytest
 import torch
 
-from tools_helpers import ROOT, data_options, python_tool
+from tests.helpers import ROOT, data_options, python_tool
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,7 @@ from mmpretrain.registry import DATASETS, TRANSFORMS
 
 import projects.fgvc_aam  # noqa: F401
 
-from data_helpers import colour_box, write_cub_tree
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.helpers import ROOT, colour_box, write_cub_tree
 
 
 def _results(w, h, box, rect=True):

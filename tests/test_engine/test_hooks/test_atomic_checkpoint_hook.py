@@ -24,9 +24,9 @@ from mmengine.runner import save_checkpoint
 
 import projects.fgvc_aam  # noqa: F401  (registers the hooks)
 from mmpretrain.registry import HOOKS
-from reliability_helpers import (TESTS, finish, load_checkpoint,
-                                 root_and_classes, start, train_cmd)
-from tools_helpers import ROOT, data_options
+from tests.helpers import (ROOT, data_options, finish, load_checkpoint,
+                           root_and_classes, start, train_cmd,
+                           write_hook_config)
 
 RUNTIME = Config.fromfile(
     osp.join(ROOT, 'configs', '_base_', 'default_runtime.py'))
@@ -140,16 +140,11 @@ def test_kill_during_save_then_resume_from_moved_work_dir(
     opts = ['--cfg-options', *data_options(root, num_classes),
             'default_hooks.checkpoint.max_keep_ckpts=1',
             'default_hooks.checkpoint.save_best=None']
-    config = str(tmp_path / 'kill.py')
-    with open(config, 'w') as f:
-        f.write(f"_base_ = [{osp.join(ROOT, 'tests', 'configs', 'tiny_softmax_synthetic.py')!r}]\n"  # noqa: E501
-                "custom_imports = dict(imports=['projects.fgvc_aam', "
-                "'reliability_hooks'], allow_failed_imports=False)\n"
-                "custom_hooks = [dict(type='KillDuringSaveHook', "
-                "name='epoch_2.pth')]\n")
+    config = write_hook_config(
+        str(tmp_path / 'kill.py'), 'tests/configs/tiny_softmax_synthetic.py',
+        [dict(type='KillDuringSaveHook', name='epoch_2.pth')])
     first = str(tmp_path / 'first')
-    proc = start(train_cmd(config, first, *opts), str(tmp_path / 'kill.log'),
-                 extra_pythonpath=TESTS)
+    proc = start(train_cmd(config, first, *opts), str(tmp_path / 'kill.log'))
     proc.wait(timeout=300)
     assert proc.returncode == -signal.SIGKILL, open(proc.log_path).read()
     ckpts = sorted(f for f in os.listdir(first) if '.pth' in f)

@@ -2,7 +2,7 @@
 (seed, e, rank), in the main process and in data loader workers.
 
 End to end (a killed and resumed ``tools/train.py`` run with random crop
-and flip) in ``test_reliability_resume.py``.
+and flip) in ``tests/test_runtime/test_resume_end_to_end.py``.
 """
 import random
 from types import SimpleNamespace
@@ -17,6 +17,8 @@ from torch.utils.data import DataLoader, Dataset
 import projects.fgvc_aam  # noqa: F401
 from projects.fgvc_aam.engine.hooks import EpochSeedHook
 from projects.fgvc_aam.engine.hooks.epoch_seed_hook import epoch_seed
+
+pytestmark = pytest.mark.reliability
 
 
 def fake_runner(seed, epoch, loader=None):

@@ -8,7 +8,6 @@ import socket
 import uuid
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
@@ -16,13 +15,12 @@ from mmengine.hooks import Hook
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 from mmpretrain.engine.hooks import SetAdaptiveMarginsHook
 from mmpretrain.registry import HOOKS, MODELS
-from mmpretrain.structures import DataSample
 
 import projects.fgvc_aam  # noqa: F401  (registry + checkpoint allow-list)
 from projects.fgvc_aam.engine.hooks import MarginScheduleHook, margin_at
+from tests.helpers import ToyDataset, lenet_classifier, toy_runner
 
 NUM_CLASSES = 3
 
@@ -85,41 +83,10 @@ def test_invalid_hook_settings_fail_at_build(kwargs, match):
 
 
 # ------------------------------------------------------- tiny real setup
-class ToyDataset(torch.utils.data.Dataset):
-    """12 grey 32x32 images in 3 classes (a bright quadrant per class)."""
-
-    metainfo = dict(classes=('a', 'b', 'c'))
-
-    def __init__(self, n=12, seed=0):
-        g = torch.Generator().manual_seed(seed)
-        self.labels = [i % NUM_CLASSES for i in range(n)]
-        self.images = torch.rand(n, 1, 32, 32, generator=g) * 0.1
-        for i, y in enumerate(self.labels):
-            r, c = divmod(y, 2)
-            self.images[i, 0, 16 * r:16 * r + 16, 16 * c:16 * c + 16] += 1
-
-    def __len__(self):
-        return len(self.labels)
-
-    def __getitem__(self, i):
-        return dict(
-            inputs=self.images[i],
-            data_samples=DataSample().set_gt_label(self.labels[i]))
-
-    def get_gt_labels(self):
-        return np.array(self.labels)
-
-
 def model_cfg(head_type='AngularMarginHead'):
-    head = dict(type=head_type, num_classes=NUM_CLASSES, in_channels=120,
-                scale=16.0, margins=0.0)
-    return dict(
-        type='ImageClassifier',
-        backbone=dict(type='LeNet5'),
-        neck=dict(type='GlobalAveragePooling'),
-        head=head,
-        data_preprocessor=dict(type='ClsDataPreprocessor',
-                               num_classes=NUM_CLASSES))
+    return lenet_classifier(
+        dict(type=head_type, num_classes=NUM_CLASSES, in_channels=120,
+             scale=16.0, margins=0.0), NUM_CLASSES)
 
 
 class MarginRecorder(Hook):
@@ -144,16 +111,14 @@ def make_runner(work_dir, hook_cfg, *, model=None, train_cfg=None,
     iter_based = not (train_cfg or {}).get('by_epoch', True)
     # InfiniteSampler: mmengine sleeps 2 s at each epoch end of an iter loop
     sampler = 'InfiniteSampler' if iter_based else 'DefaultSampler'
-    runner = Runner(
+    runner = toy_runner(
+        work_dir,
         model=model if model is not None else model_cfg(
             head_type or 'AngularMarginHead'),
-        work_dir=str(work_dir),
-        experiment_name=f'aam_{uuid.uuid4().hex[:8]}',
-        train_dataloader=dict(
-            dataset=ToyDataset(),
-            sampler=dict(type=sampler, shuffle=False),
-            batch_size=batch_size,
-            num_workers=0),
+        name='aam',
+        sampler=sampler,
+        batch_size=batch_size,
+        load_from=load_from,
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01,
                                           momentum=0.9)),
         train_cfg=train_cfg or dict(by_epoch=True, max_epochs=6),
@@ -165,11 +130,7 @@ def make_runner(work_dir, hook_cfg, *, model=None, train_cfg=None,
         visualizer=dict(type='Visualizer',
                         vis_backends=[dict(type='LocalVisBackend')]),
         log_processor=dict(by_epoch=(train_cfg or {}).get('by_epoch',
-                                                          True)),
-        default_scope='mmpretrain',
-        randomness=dict(seed=0),
-        load_from=load_from,
-        resume=load_from is not None)
+                                                          True)))
     return runner, recorder
 
 

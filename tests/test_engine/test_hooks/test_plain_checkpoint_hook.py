@@ -8,7 +8,7 @@ from mmengine.logging import HistoryBuffer, MessageHub
 
 import projects.fgvc_aam  # noqa: F401
 from projects.fgvc_aam.engine.hooks import PlainCheckpointHook
-from tools_helpers import run
+from tests.helpers import run
 
 
 def _checkpoint():

@@ -1,17 +1,14 @@
 """Per-group learning-rate milestones (thesis fine-tuning recipe)."""
-import uuid
-
 import pytest
 import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 from mmpretrain.registry import PARAM_SCHEDULERS
-from mmpretrain.structures import DataSample
 
 import projects.fgvc_aam  # noqa: F401
+from tests.helpers import ToyDataset, lenet_classifier, toy_runner
 
 # the thesis: backbone 0.001 decayed x0.1 at 60; head 0.01 at 50 and 75
 RECIPE_OPTIM = dict(
@@ -140,22 +137,6 @@ def test_invalid_constructor_settings():
 
 
 # -------------------------------------------------- real runner + resume
-class ToyDataset(torch.utils.data.Dataset):
-    metainfo = dict(classes=('a', 'b', 'c'))
-
-    def __init__(self, n=8):
-        g = torch.Generator().manual_seed(0)
-        self.x = torch.rand(n, 1, 32, 32, generator=g)
-        self.y = [i % 3 for i in range(n)]
-
-    def __len__(self):
-        return len(self.y)
-
-    def __getitem__(self, i):
-        return dict(inputs=self.x[i],
-                    data_samples=DataSample().set_gt_label(self.y[i]))
-
-
 class LrRecorder(Hook):
 
     def __init__(self):
@@ -170,21 +151,13 @@ class LrRecorder(Hook):
 
 def make_runner(work_dir, max_epochs, load_from=None):
     rec = LrRecorder()
-    runner = Runner(
-        model=dict(
-            type='ImageClassifier',
-            backbone=dict(type='LeNet5'),
-            neck=dict(type='GlobalAveragePooling'),
-            head=dict(type='AngularMarginHead', num_classes=3,
-                      in_channels=120, margins=0.1),
-            data_preprocessor=dict(type='ClsDataPreprocessor',
-                                   num_classes=3)),
-        work_dir=str(work_dir),
-        experiment_name=f'lr_{uuid.uuid4().hex[:8]}',
-        train_dataloader=dict(
-            dataset=ToyDataset(),
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            batch_size=4, num_workers=0),
+    runner = toy_runner(
+        work_dir,
+        model=lenet_classifier(dict(type='AngularMarginHead', num_classes=3,
+                                    in_channels=120, margins=0.1)),
+        name='lr',
+        dataset=ToyDataset(n=8),
+        load_from=load_from,
         optim_wrapper=RECIPE_OPTIM,
         param_scheduler=dict(type='GroupMultiStepLR', by_epoch=True,
                              milestones=dict(backbone=[3], head=[2, 4])),
@@ -193,11 +166,7 @@ def make_runner(work_dir, max_epochs, load_from=None):
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         custom_hooks=[rec],
         default_hooks=dict(checkpoint=dict(type='CheckpointHook',
-                                           interval=1)),
-        default_scope='mmpretrain',
-        randomness=dict(seed=0),
-        load_from=load_from,
-        resume=load_from is not None)
+                                           interval=1)))
     return runner, rec
 
 

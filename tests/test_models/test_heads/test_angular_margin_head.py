@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.models.heads import ArcFaceClsHead
 from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
 
 import projects.fgvc_aam  # noqa: F401  (registers AngularMarginHead)
 from projects.fgvc_aam.models.heads import AngularMarginHead
+from tests.helpers import samples
 
 C, D, S = 7, 16, 30.0
 
@@ -54,10 +54,6 @@ def reference_monotonic(x, weight, target, margin, scale):
                       cos_y - margin * math.sin(margin))
     logits = scale * cos.scatter(1, target[:, None], phi)
     return F.cross_entropy(logits, target)
-
-
-def samples(target):
-    return [DataSample().set_gt_label(int(t)) for t in target]
 
 
 def build_pair(margin, overflow='literal', num_subcenters=1):

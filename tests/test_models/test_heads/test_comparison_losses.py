@@ -11,22 +11,12 @@ import torch.nn.functional as F
 
 import projects.fgvc_aam  # noqa: F401
 from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
+from tests.helpers import samples
 
 X = torch.tensor([[3.0, 4.0]])
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny tensors: one intra-op thread avoids oversubscription stalls."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _samples(labels):
-    return [DataSample().set_gt_label(int(y)) for y in labels]
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _log1pexp(z):
@@ -61,7 +51,7 @@ def test_center_loss_head_combines_softmax_and_center():
              center_loss=dict(type='CenterLoss', loss_weight=0.1)))
     x = torch.randn(5, 4, requires_grad=True)
     y = torch.tensor([0, 1, 2, 1, 0])
-    losses = head.loss((x, ), _samples(y))
+    losses = head.loss((x, ), samples(y))
     torch.testing.assert_close(losses['loss_ce'],
                                F.cross_entropy(head.fc(x), y))
     # Centres start at zero: lambda/2 * mean ||x||^2.
@@ -85,11 +75,11 @@ def test_sphereface_hand_computed_k0_and_k1():
     head = _sphere(2, lambda_base=0.0, lambda_min=0.0)
     # theta_0 = acos(.6) = .927 < pi/2 -> k = 0, psi = cos(2 theta) = -.28
     # logits = 5 * (-.28, .8) = (-1.4, 4.0): CE = log(1 + e^5.4)
-    out = head.loss((X, ), _samples([0]))['loss']
+    out = head.loss((X, ), samples([0]))['loss']
     assert out.item() == pytest.approx(_log1pexp(5.4), rel=1e-5)
     # x = (-3, 4): cos(theta_0) = -.6, theta_0 = 2.214 in [pi/2, pi) -> k = 1
     # psi = -cos(2 theta) - 2 = .28 - 2 = -1.72; logits (-8.6, 4.0)
-    out = head.loss((torch.tensor([[-3.0, 4.0]]), ), _samples([0]))['loss']
+    out = head.loss((torch.tensor([[-3.0, 4.0]]), ), samples([0]))['loss']
     assert out.item() == pytest.approx(_log1pexp(12.6), rel=1e-5)
 
 
@@ -106,7 +96,7 @@ def test_sphereface_psi_is_the_paper_function():
 def test_sphereface_annealing_schedule():
     head = _sphere(2)  # official: base 1000, gamma .12, power 1, min 5
     assert head.current_lambda().item() == pytest.approx(1000.0)
-    out = head.loss((X, ), _samples([0]))['loss']
+    out = head.loss((X, ), samples([0]))['loss']
     # lambda = 1000: target logit 5 * (1000 * .6 - .28) / 1001
     t = 5 * (1000 * 0.6 - 0.28) / 1001
     assert out.item() == pytest.approx(_log1pexp(4.0 - t), rel=1e-5)
@@ -116,7 +106,7 @@ def test_sphereface_annealing_schedule():
     head.iteration.fill_(10**6)
     assert head.current_lambda().item() == pytest.approx(5.0)
     head.eval()
-    head.loss((X, ), _samples([0]))
+    head.loss((X, ), samples([0]))
     assert head.iteration.item() == 10**6  # counted in training only
     assert 'iteration' in head.state_dict()
 
@@ -129,7 +119,7 @@ def test_sphereface_m1_is_softmax_cross_entropy():
     y = torch.tensor([0, 1, 2, 3, 0, 1])
     logits = x @ F.normalize(head.weight, dim=1).t()
     torch.testing.assert_close(
-        head.loss((x, ), _samples(y))['loss'], F.cross_entropy(logits, y))
+        head.loss((x, ), samples(y))['loss'], F.cross_entropy(logits, y))
     torch.testing.assert_close(head((x, )), logits)
 
 
@@ -145,7 +135,7 @@ def test_cosface_hand_computed():
              margin=0.5))
     _set_norm_product(head, torch.tensor([[2.0, 0.0], [0.0, 0.5]]))
     # logits = 2 * (.6 - .5, .8) = (.2, 1.6): CE = log(1 + e^1.4)
-    out = head.loss((X, ), _samples([0]))['loss']
+    out = head.loss((X, ), samples([0]))['loss']
     assert out.item() == pytest.approx(_log1pexp(1.4), rel=1e-5)
     torch.testing.assert_close(head((X, )), torch.tensor([[1.2, 1.6]]))
 
@@ -159,7 +149,7 @@ def test_cosface_zero_margin_is_normalised_softmax():
     y = torch.tensor([0, 4, 2, 2])
     logits = 7.0 * F.normalize(x) @ F.normalize(head.norm_product.weight).t()
     torch.testing.assert_close(
-        head.loss((x, ), _samples(y))['loss'], F.cross_entropy(logits, y))
+        head.loss((x, ), samples(y))['loss'], F.cross_entropy(logits, y))
 
 
 # ------------------------------------------------------------------- COCO --
@@ -169,7 +159,7 @@ def test_coco_hand_computed():
     with torch.no_grad():
         head.centroids.copy_(torch.tensor([[2.0, 0.0], [0.0, 3.0]]))
     # logits = 2 * (.6, .8); label 1: CE = log(1 + e^-.4)
-    out = head.loss((X, ), _samples([1]))['loss']
+    out = head.loss((X, ), samples([1]))['loss']
     assert out.item() == pytest.approx(_log1pexp(-0.4), rel=1e-5)
     torch.testing.assert_close(head((X, )), torch.tensor([[1.2, 1.6]]))
 
@@ -184,7 +174,7 @@ def test_lgm_hand_computed():
     x = torch.tensor([[1.0, 1.0], [1.0, 1.0]])
     # d = 1/2 ||x - mu||^2 = (1, 2). y = 0: logits (-1.5, -2) -> log(1+e^-.5)
     # y = 1: logits (-1, -3) -> log(1 + e^2). L_lkd = .1 * mean(1, 2)
-    out = head.loss((x, ), _samples([0, 1]))
+    out = head.loss((x, ), samples([0, 1]))
     ce = (_log1pexp(-0.5) + _log1pexp(2.0)) / 2
     assert out['loss_cls'].item() == pytest.approx(ce, rel=1e-5)
     assert out['loss_lkd'].item() == pytest.approx(0.15, rel=1e-6)
@@ -199,7 +189,7 @@ def test_lgm_zero_margin_is_softmax_of_negative_distances():
     x = torch.randn(5, 3)
     y = torch.tensor([0, 1, 2, 3, 3])
     d = 0.5 * torch.cdist(x, head.means).pow(2)
-    out = head.loss((x, ), _samples(y))
+    out = head.loss((x, ), samples(y))
     torch.testing.assert_close(out['loss_cls'], F.cross_entropy(-d, y))
 
 
@@ -233,7 +223,7 @@ def test_pairwise_confusion_in_linear_head():
     x = torch.randn(4, 4)
     y = torch.tensor([0, 1, 2, 0])
     torch.testing.assert_close(
-        head.loss((x, ), _samples(y))['loss'],
+        head.loss((x, ), samples(y))['loss'],
         F.cross_entropy(head.fc(x), y))
 
 
@@ -277,7 +267,7 @@ def test_heads_train_and_predict_finite(head):
     head = MODELS.build(dict(num_classes=3, in_channels=4, **head))
     head.init_weights()
     x = torch.randn(4, 4, requires_grad=True)
-    losses = head.loss((x, ), _samples([0, 1, 2, 1]))
+    losses = head.loss((x, ), samples([0, 1, 2, 1]))
     total = sum(losses.values())
     total.backward()
     assert torch.isfinite(total) and torch.isfinite(x.grad).all()
@@ -305,7 +295,7 @@ def test_heads_learn_separable_features(head):
     params = list(embed.parameters()) + list(head.parameters())
     opt = torch.optim.SGD(params, lr=0.05, momentum=0.9)
     for _ in range(150):
-        losses = head.loss((embed(x), ), _samples(y))
+        losses = head.loss((embed(x), ), samples(y))
         opt.zero_grad()
         sum(losses.values()).backward()
         opt.step()

@@ -5,20 +5,10 @@ import torch.nn.functional as F
 
 import projects.fgvc_aam  # noqa: F401
 from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
+from tests.helpers import samples
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny tensors: one intra-op thread avoids oversubscription stalls."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _samples(labels):
-    return [DataSample().set_gt_label(int(y)) for y in labels]
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def test_cng_loss_hand_computed_two_parts():
@@ -99,7 +89,7 @@ def test_head_parts_logits_and_losses():
     torch.testing.assert_close(logits, head.fc(cat))
 
     labels = torch.tensor([4, 1])
-    losses = head.loss((feat, ), _samples(labels))
+    losses = head.loss((feat, ), samples(labels))
     assert set(losses) == {'loss_cls', 'loss_part', 'loss_dis', 'loss_div'}
     torch.testing.assert_close(losses['loss_cls'],
                                F.cross_entropy(logits, labels))
@@ -114,7 +104,7 @@ def test_detached_cng_trains_only_the_grouping():
     feat = torch.rand(2, 6, 4, 4, requires_grad=True)
     head = MODELS.build(
         dict(type='MACNNHead', num_classes=3, in_channels=6, num_parts=2))
-    losses = head.loss((feat, ), _samples([0, 2]))
+    losses = head.loss((feat, ), samples([0, 2]))
     cng = losses['loss_dis'] + losses['loss_div']
     g_feat, g_group = torch.autograd.grad(
         cng, [feat, head.group_fc2.weight], allow_unused=True)
@@ -126,7 +116,7 @@ def test_detached_cng_trains_only_the_grouping():
     attached = MODELS.build(
         dict(type='MACNNHead', num_classes=3, in_channels=6, num_parts=2,
              detach_cng=False))
-    losses = attached.loss((feat, ), _samples([0, 2]))
+    losses = attached.loss((feat, ), samples([0, 2]))
     g = torch.autograd.grad(losses['loss_div'], feat)[0]
     assert g.abs().sum() > 0
 
@@ -136,7 +126,7 @@ def test_degenerate_maps_are_finite():
         dict(type='MACNNHead', num_classes=3, in_channels=4, num_parts=2))
     for feat in (torch.zeros(1, 4, 3, 3), torch.rand(1, 4, 1, 1)):
         feat.requires_grad_(True)
-        losses = head.loss((feat, ), _samples([1]))
+        losses = head.loss((feat, ), samples([1]))
         total = sum(losses.values())
         assert torch.isfinite(total)
         total.backward()
@@ -171,7 +161,7 @@ def test_ma_cnn_classifier_train_step():
                       num_parts=2)))
     model.init_weights()
     inputs = torch.randn(4, 3, 64, 64)
-    losses = model(inputs, _samples([0, 1, 2, 0]), mode='loss')
+    losses = model(inputs, samples([0, 1, 2, 0]), mode='loss')
     sum(losses.values()).backward()
     preds = model(inputs, mode='predict')
     assert len(preds) == 4 and preds[0].pred_score.shape == (3, )

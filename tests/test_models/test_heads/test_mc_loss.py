@@ -12,16 +12,10 @@ import torch.nn.functional as F
 
 import projects.fgvc_aam  # noqa: F401
 from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
+from tests.helpers import samples
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny tensors: one intra-op thread avoids oversubscription stalls."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def official_ccmp(x, cnum):
@@ -160,10 +154,6 @@ def test_div_term_bounds():
         1 - 1 / xi, abs=1e-6)
 
 
-def _samples(labels):
-    return [DataSample().set_gt_label(int(y)) for y in labels]
-
-
 def test_head_reduction_losses_and_eval():
     torch.manual_seed(0)
     head = MODELS.build(
@@ -172,7 +162,7 @@ def test_head_reduction_losses_and_eval():
     head.init_weights()
     assert head.reduce.conv.out_channels == 8 and head.fc.in_features == 8
     feat = torch.randn(3, 10, 5, 5, requires_grad=True)
-    losses = head.loss((feat, ), _samples([0, 3, 2]))
+    losses = head.loss((feat, ), samples([0, 3, 2]))
     assert set(losses) == {'loss_ce', 'loss_dis', 'loss_div'}
     sum(losses.values()).backward()
     assert torch.isfinite(feat.grad).all() and feat.grad.abs().sum() > 0
@@ -185,10 +175,10 @@ def test_head_reduction_losses_and_eval():
         torch.testing.assert_close(head((feat, )), logits)
         ce = F.cross_entropy(logits, torch.tensor([0, 3, 2]))
         torch.testing.assert_close(
-            head.loss((feat, ), _samples([0, 3, 2]))['loss_ce'], ce)
+            head.loss((feat, ), samples([0, 3, 2]))['loss_ce'], ce)
         # Eval: no random mask -> deterministic MC terms.
-        a = head.loss((feat, ), _samples([0, 3, 2]))
-        b = head.loss((feat, ), _samples([0, 3, 2]))
+        a = head.loss((feat, ), samples([0, 3, 2]))
+        b = head.loss((feat, ), samples([0, 3, 2]))
         torch.testing.assert_close(a['loss_dis'], b['loss_dis'])
     preds = head.predict((feat, ))
     assert preds[0].pred_score.shape == (4, )
@@ -332,7 +322,7 @@ def test_head_official_layout_and_classifier():
     assert isinstance(head.reduce, nn.Identity)
     assert head.mc_loss.sizes == [2, 2, 2, 3]
     feat = torch.randn(5, 9, 3, 3)
-    losses = head.loss((feat, ), _samples([0, 1, 2, 3, 3]))
+    losses = head.loss((feat, ), samples([0, 1, 2, 3, 3]))
     assert set(losses) == {'loss_ce', 'loss_dis', 'loss_div'}
     head.eval()
     bn1, fc1, bn2 = head.pre_fc[0], head.pre_fc[1], head.pre_fc[2]

@@ -13,34 +13,9 @@ import projects.fgvc_aam  # noqa: F401  (registers the localizer)
 from projects.fgvc_aam.models.localizers import (ChannelAggregationLocalizer,
                                                  connected_components,
                                                  largest_component)
+from tests.helpers import oracle_box, scipy_label
 
 SIZES = [(1, 1), (1, 9), (9, 1), (7, 7), (14, 14), (28, 28), (5, 9), (13, 6)]
-
-
-def _structure(connectivity):
-    return ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
-
-
-def oracle_box(mask: np.ndarray, img_shape, connectivity):
-    """Box of the largest component (first-in-raster-order tie rule)."""
-    height, width = mask.shape
-    img_h, img_w = img_shape
-    whole = np.array([0, 0, img_w, img_h], np.float32)
-    lab, num = ndimage.label(mask, structure=_structure(connectivity))
-    if num == 0:
-        return whole
-    flat = lab.ravel()
-    best, best_key = None, None
-    for k in range(1, num + 1):
-        cells = np.flatnonzero(flat == k)
-        key = (len(cells), -cells.min())
-        if best_key is None or key > best_key:
-            best, best_key = k, key
-    ys, xs = np.nonzero(lab == best)
-    cells = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
-    num_ = cells * np.array([img_w, img_h, img_w, img_h])
-    den = np.array([width, height, width, height])
-    return num_.astype(np.float32) / den.astype(np.float32)
 
 
 def random_masks(gen: np.random.Generator, num, height, width):
@@ -74,7 +49,7 @@ def random_masks(gen: np.random.Generator, num, height, width):
 
 def check_partition(labels: np.ndarray, mask: np.ndarray, connectivity):
     """labels induce exactly scipy's partition of the foreground."""
-    lab, num = ndimage.label(mask, structure=_structure(connectivity))
+    lab, num = scipy_label(mask, connectivity)
     assert ((labels >= 0) == mask).all()
     pairs = set(zip(lab[mask].tolist(), labels[mask].tolist()))
     assert len(pairs) == num == len(set(labels[mask].tolist()))

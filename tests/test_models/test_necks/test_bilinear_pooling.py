@@ -8,13 +8,7 @@ import projects.fgvc_aam  # noqa: F401
 from mmpretrain.registry import MODELS
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny tensors: one intra-op thread avoids oversubscription stalls."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def loop_bilinear(a, b):
