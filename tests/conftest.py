@@ -1,21 +1,10 @@
-"""Shared fixtures: a TINY synthetic fine-grained data set (CUB layout)."""
-import os.path as osp
-import sys
-
+"""Shared fixtures: a TINY synthetic fine-grained data set (CUB layout) and
+one intra-op thread for tests of tiny tensors. Shared functions and
+oracles are in ``tests/helpers.py``."""
 import pytest
+import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-# Parameters of the tiny data set every test can use (about 0.1 s to make).
-TINY_SYNTHETIC = dict(
-    num_classes=4,
-    images_per_class=6,
-    train_per_class=4,
-    image_size=64,
-    seed=0,
-)
+from tests.helpers import TINY_SYNTHETIC, root_and_classes
 
 
 @pytest.fixture(scope='session')
@@ -28,3 +17,23 @@ def synthetic_root(tmp_path_factory) -> str:
     from fgvc_aam_tools.synthetic_fgvc import make_synthetic_fgvc
     root = tmp_path_factory.mktemp('synthetic_fgvc')
     return make_synthetic_fgvc(str(root), **TINY_SYNTHETIC)
+
+
+@pytest.fixture(scope='session')
+def synthetic_data(synthetic_root) -> tuple:
+    """``(root, num_classes)`` of the ``synthetic_root`` data set."""
+    return root_and_classes(synthetic_root)
+
+
+@pytest.fixture(scope='module')
+def one_thread():
+    """One intra-op thread for a module's tests (tiny tensors and models:
+    faster, and immune to the oversubscription that other processes on a
+    small machine cause); the previous count is restored afterwards.
+
+    Use it with ``pytestmark = pytest.mark.usefixtures('one_thread')``.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

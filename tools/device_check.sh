@@ -63,7 +63,7 @@ step() {  # step NAME CMD...: run, tee the output to OUT/NAME.txt
 
 # 1. tests that only run with CUDA (not in tiny mode: they would all skip)
 if [[ $DEVICE == cuda ]]; then
-    mapfile -t CUDA_TESTS < <(grep -l 'torch.cuda.is_available' tests/test_*.py)
+    mapfile -t CUDA_TESTS < <(grep -rl --include='test_*.py' 'torch.cuda.is_available' tests)
     step pytest_cuda "$PYTHON" -m pytest -q -rs -k cuda "${CUDA_TESTS[@]}"
 fi
 

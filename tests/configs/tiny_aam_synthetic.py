@@ -2,7 +2,7 @@
 # (MarginScheduleHook), two named param groups with their own lr milestones
 # (GroupMultiStepLR), random crop + flip made replayable by EpochSeedHook,
 # deterministic CPU settings. Data root and class count come from the tests
-# (--cfg-options, see tests/tools_helpers.py::data_options).
+# (--cfg-options, see tests/helpers.py::data_options).
 _base_ = [
     '../../configs/_base_/datasets/synthetic_fgvc_bs16_128.py',
     '../../configs/_base_/default_runtime.py',

@@ -1,0 +1,57 @@
+"""One training run per work dir (issue 13, case 3).
+
+A real ``tools/train.py`` parked mid-training holds the work dir; a second
+``tools/train.py`` into the same work dir is refused, naming the work dir
+and the first one's PID, and writes nothing; after the first is killed
+with SIGKILL its lock is reclaimed, naming its PID.
+"""
+import os.path as osp
+import signal
+import time
+
+import pytest
+
+from tests.helpers import (data_options, root_and_classes, snapshot, start,
+                           train_cmd, write_hook_config)
+
+
+@pytest.mark.slow
+def test_second_training_into_busy_work_dir_is_refused(synthetic_root,
+                                                       tmp_path):
+    root, num_classes = root_and_classes(synthetic_root)
+    opts = ['--cfg-options', *data_options(root, num_classes)]
+    marker = str(tmp_path / 'paused')
+    config = write_hook_config(
+        str(tmp_path / 'pause.py'), 'tests/configs/tiny_softmax_synthetic.py',
+        [dict(type='PauseAtIterHook', iteration=1, marker=marker)])
+    work = str(tmp_path / 'work')
+    first = start(train_cmd(config, work, *opts), str(tmp_path / 'a.log'))
+    try:
+        deadline = time.time() + 300
+        while not osp.exists(marker):
+            assert first.poll() is None, open(first.log_path).read()[-3000:]
+            assert time.time() < deadline, 'the first run never paused'
+            time.sleep(0.1)
+        before = snapshot(work)
+        second = start(train_cmd('tests/configs/tiny_softmax_synthetic.py',
+                                 work, *opts), str(tmp_path / 'b.log'))
+        second.wait(timeout=300)
+        with open(second.log_path) as f:
+            log = f.read()
+        assert second.returncode == 1, log[-3000:]
+        assert 'WorkDirBusyError' in log
+        assert f'PID {first.pid}' in log and repr(work) in log
+        assert snapshot(work) == before  # the refused run wrote nothing
+    finally:
+        first.send_signal(signal.SIGKILL)  # a real kill: no clean-up
+        first.wait()
+    # the dead run's lock is reclaimed, naming it
+    from fgvc_aam_tools.work_dir_lock import (lock_work_dir,
+                                              release_work_dir_locks)
+    messages = []
+    try:
+        lock_work_dir(work, log=messages.append)
+    finally:
+        release_work_dir_locks()
+    assert f'stale lock {osp.join(work, "train.lock")} of PID {first.pid}' \
+        in ' '.join(messages)

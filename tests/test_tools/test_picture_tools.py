@@ -1,0 +1,76 @@
+"""The picture tools see what tools/test.py sees: same model building (the
+config's data_preprocessor), same predictions, same boxes."""
+import json
+import os.path as osp
+import pickle
+
+import pytest
+
+from tests.helpers import (class_names, data_options, python_tool,
+                           write_random_checkpoint)
+
+pytestmark = pytest.mark.slow
+
+CONFIG = 'tests/configs/tiny_two_branch_crop.py'
+
+
+@pytest.fixture(scope='module')
+def checkpoint(synthetic_root, tmp_path_factory):
+    classes = class_names(synthetic_root)
+    path = str(tmp_path_factory.mktemp('ckpt') / 'random.pth')
+    return write_random_checkpoint(
+        CONFIG, path, dict(model=dict(head=dict(num_classes=len(classes)))),
+        classes)
+
+
+def test_vis_localization_equals_tools_test(synthetic_root, checkpoint,
+                                            tmp_path):
+    """Oracle: tools/test.py's dumped predictions (MMPretrain's Runner) on
+    the same checkpoint and test images."""
+    classes = class_names(synthetic_root)
+    opts = data_options(synthetic_root, len(classes))
+    dump = str(tmp_path / 'preds.pkl')
+    python_tool('tools/test.py', CONFIG, checkpoint, '--work-dir',
+                str(tmp_path / 'work'), '--out', dump, '--cfg-options', *opts)
+    with open(dump, 'rb') as f:
+        runner = {osp.basename(r['img_path']): r for r in pickle.load(f)}
+
+    out_json = str(tmp_path / 'vis.json')
+    proc = python_tool('tools/visualization/vis_localization.py', CONFIG,
+                       '--checkpoint', checkpoint, '--split', 'test',
+                       '--num', '100', '--out', str(tmp_path / 'vis.png'),
+                       '--out-json', out_json, '--cfg-options', *opts)
+    assert f'saved {len(runner)} images' in proc.stdout
+    with open(out_json) as f:
+        records = json.load(f)
+    assert sorted(osp.basename(r['img_path']) for r in records) == sorted(
+        runner)
+    for rec in records:
+        ref = runner[osp.basename(rec['img_path'])]
+        assert rec['pred_label'] == int(ref['pred_label'])
+        assert rec['pred_class'] == classes[rec['pred_label']]
+        assert rec['pred_score'] == pytest.approx(
+            float(ref['pred_score'].max()), abs=1e-5)
+        assert rec['pred_bbox'] == pytest.approx(
+            ref['pred_bboxes'].reshape(-1).tolist(), abs=1e-4)
+        assert rec['gt_label'] == int(ref['gt_label'])
+        assert rec['gt_bbox'] == pytest.approx(
+            ref['gt_bboxes'].reshape(-1).tolist(), abs=1e-4)
+
+
+def test_vis_cam_draws_both_branches(synthetic_root, checkpoint, tmp_path):
+    """Two images of a two-branch model: raw panel and object panel per
+    image (oracle: the layout, 2 images x 2 panels of 3 in at 100 dpi in
+    one row); the object panel (second) is not blank, also without
+    ground-truth boxes (an image folder)."""
+    import cv2
+    out = str(tmp_path / 'cam.png')
+    proc = python_tool('tools/visualization/vis_cam.py', CONFIG,
+                       '--checkpoint', checkpoint, '--img-dir',
+                       osp.join(synthetic_root, 'images'), '--num', '2',
+                       '--out', out, '--cfg-options',
+                       'model.head.num_classes=4')
+    assert 'saved 2 images (two-branch model)' in proc.stdout
+    img = cv2.imread(out)
+    assert img.shape[:2] == (300, 1200)
+    assert img[40:280, 320:580].std() > 5  # the object panel of image 0
