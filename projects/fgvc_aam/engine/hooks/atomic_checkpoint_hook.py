@@ -16,8 +16,8 @@ files are written and deleted:
 
 ``last_checkpoint`` is still written in place by upstream, after the
 checkpoint it names is on disk; a kill in that instant can leave it empty
-or cut short, which ``--resume`` copes with (``engine/resume.py`` takes the
-newest intact checkpoint then).
+or cut short, which ``--resume`` of our tools copes with
+(``fgvc_aam_tools/resume.py`` takes the newest intact checkpoint then).
 
 Atomicity applies to local folders; other storage backends keep the
 upstream behaviour. Unknown keyword arguments, which upstream forwards to
