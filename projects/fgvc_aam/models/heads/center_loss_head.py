@@ -4,7 +4,7 @@
 the feature fed to the linear classifier (the neck output, e.g. GAP). The
 two terms are logged as ``loss_ce`` and ``loss_center``.
 """
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 from mmpretrain.evaluation.metrics import Accuracy

@@ -47,8 +47,8 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ...utils.checks import (check_bool, check_float, check_int,
-                              feature_map, labels_of)
+from ...utils.checks import (check_bool, check_float, check_int, feature_map,
+                             labels_of)
 
 
 @MODELS.register_module()

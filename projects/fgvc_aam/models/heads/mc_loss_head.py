@@ -36,8 +36,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ..losses.mutual_channel_loss import split_channels
-from ...utils.checks import (check_choice, check_int, feature_map,
-                              labels_of)
+from ...utils.checks import check_choice, check_int, feature_map, labels_of
 
 
 @MODELS.register_module()
