@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests.helpers import ROOT
 
 
 def run_python(code: str) -> dict:
@@ -20,43 +20,42 @@ def run_python(code: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_importing_the_method_package_does_not_allow_list_anything():
-    """Before issue 15 the import allow-listed mmengine's globals (torch
-    adds its own when its submodules are imported: not ours to check)."""
+def test_importing_the_method_package_changes_nothing_else():
+    """One fresh interpreter: importing ``projects.fgvc_aam`` allow-lists
+    nothing in torch (before issue 15 it allow-listed mmengine's globals;
+    torch adds its own when its submodules are imported: not ours to
+    check), imports nothing of ``fgvc_aam_tools``, and ``projects`` is a
+    namespace (other OpenMMLab projects install ``projects.*`` too: ours
+    must not own ``projects`` itself). The allow-list is then switched on
+    explicitly."""
     out = run_python(
-        'import json, torch\n'
-        'import projects.fgvc_aam\n'
-        'from mmengine.logging import HistoryBuffer\n'
+        'import json, sys, torch\n'
         'import numpy as np\n'
-        'safe = torch.serialization.get_safe_globals()\n'
-        'print(json.dumps([HistoryBuffer in safe, np.ndarray in safe, '
-        'getattr in safe]))')
-    assert out == [False, False, False]
-
-
-def test_the_allow_list_is_switched_on_explicitly():
-    out = run_python(
-        'import json, torch\n'
         'from mmengine.logging import HistoryBuffer\n'
+        'import projects, projects.fgvc_aam\n'
+        'def allowed():\n'
+        '    safe = torch.serialization.get_safe_globals()\n'
+        '    return [HistoryBuffer in safe, np.ndarray in safe, '
+        'getattr in safe]\n'
+        'after_import = allowed()\n'
+        "tools = sorted(m for m in sys.modules "
+        "if m.split('.')[0] == 'fgvc_aam_tools')\n"
         'from fgvc_aam_tools.runtime_fixes import allow_mmengine_checkpoints\n'
-        'before = HistoryBuffer in torch.serialization.get_safe_globals()\n'
         'allow_mmengine_checkpoints()\n'
-        'after = HistoryBuffer in torch.serialization.get_safe_globals()\n'
-        'print(json.dumps(dict(before=before, after=after)))')
-    assert out == dict(before=False, after=True)
+        "print(json.dumps(dict(after_import=after_import, tools=tools, "
+        "after_call=allowed(), file=getattr(projects, '__file__', None))))")
+    assert out['after_import'] == [False, False, False]
+    assert out['tools'] == []
+    assert out['after_call'] == [True, True, True]
+    assert out['file'] is None
+    assert not osp.exists(osp.join(ROOT, 'projects', '__init__.py'))
 
 
-def test_the_method_package_does_not_import_the_tools_package():
-    out = run_python(
-        'import json, sys\n'
-        'import projects.fgvc_aam\n'
-        "print(json.dumps(sorted(m for m in sys.modules "
-        "if m.split('.')[0] == 'fgvc_aam_tools')))")
-    assert out == []
+def test_the_method_package_source_never_imports_the_tools_package():
+    imports = re.compile(r'^\s*(from|import)\s+fgvc_aam_tools\b', re.M)
     sources = glob.glob(osp.join(ROOT, 'projects', 'fgvc_aam', '**', '*.py'),
                         recursive=True)
     assert sources
-    imports = re.compile(r'^\s*(from|import)\s+fgvc_aam_tools\b', re.M)
     for path in sources:
         with open(path) as f:
             assert not imports.search(f.read()), path
@@ -70,14 +69,3 @@ def test_the_generator_imports_neither_mmpretrain_nor_the_method_package():
     assert 'fgvc_aam_tools' in out
     for name in ('mmpretrain', 'mmengine', 'mmcv', 'projects', 'torch'):
         assert name not in out
-
-
-def test_projects_is_a_namespace_package():
-    """Other OpenMMLab projects install ``projects.*`` too: ours must not
-    own ``projects`` itself."""
-    out = run_python(
-        'import json, projects, projects.fgvc_aam\n'
-        "print(json.dumps(dict(file=getattr(projects, '__file__', None), "
-        'path=[str(p) for p in projects.__path__])))')
-    assert out['file'] is None
-    assert not osp.exists(osp.join(ROOT, 'projects', '__init__.py'))
