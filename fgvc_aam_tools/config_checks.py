@@ -10,8 +10,9 @@ from typing import Iterable, Tuple
 
 from mmengine.config import Config
 
-from projects.fgvc_aam.engine.optimizers.custom_keys import (
-    check_custom_keys, init_arguments, registered_class)
+from projects.fgvc_aam.engine.optimizers.custom_keys import check_custom_keys
+from projects.fgvc_aam.utils.signatures import (init_arguments,
+                                                registered_class)
 
 
 def _hook_cfgs(cfg: Config) -> Iterable[Tuple[str, dict]]:

@@ -1,7 +1,8 @@
 from .checks import (check_bool, check_choice, check_float, check_int,
                      check_str, feature_map, labels_of, pair)
+from .signatures import init_arguments, registered_class
 
 __all__ = [
     'check_bool', 'check_choice', 'check_float', 'check_int', 'check_str',
-    'feature_map', 'labels_of', 'pair'
+    'feature_map', 'labels_of', 'pair', 'init_arguments', 'registered_class'
 ]

@@ -25,7 +25,6 @@ upstream behaviour. Unknown keyword arguments, which upstream forwards to
 refused here when the hook is built, naming the key and the allowed ones.
 """
 import glob
-import inspect
 import os
 import os.path as osp
 from typing import Any, List
@@ -34,6 +33,8 @@ from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmpretrain.registry import HOOKS
+
+from ...utils.signatures import init_arguments
 
 TMP_SUFFIX = '.tmp-saving'
 
@@ -117,12 +118,7 @@ class AtomicCheckpointHook(CheckpointHook):
     @classmethod
     def allowed_arguments(cls) -> List[str]:
         """The keyword arguments it takes: those of ``CheckpointHook``."""
-        return [
-            name for name, p in inspect.signature(
-                CheckpointHook.__init__).parameters.items()
-            if name != 'self' and p.kind not in (p.VAR_KEYWORD,
-                                                 p.VAR_POSITIONAL)
-        ]
+        return init_arguments(CheckpointHook)[0]
 
     def __init__(self, *args, **kwargs) -> None:
         allowed = self.allowed_arguments()

@@ -9,27 +9,11 @@ constructor checks its own config; our tools check every config before
 anything is written (``fgvc_aam_tools.config_checks``), whatever the
 constructor.
 """
-import inspect
-from typing import List, Optional, Tuple
+from typing import Optional
+
+from ...utils.signatures import init_arguments, registered_class
 
 CUSTOM_KEY_OPTIONS = ('lr_mult', 'decay_mult', 'name')
-
-
-def registered_class(registry, type_) -> Optional[type]:
-    if not isinstance(type_, str):
-        return type_ if inspect.isclass(type_) else None
-    try:
-        return registry.get(type_)
-    except Exception:  # unknown scope or name: the build will say so
-        return None
-
-
-def init_arguments(cls: type) -> Tuple[List[str], bool]:
-    """``cls.__init__``'s keyword names, and whether it takes ``**kwargs``."""
-    params = inspect.signature(cls.__init__).parameters.values()
-    names = [p.name for p in params if p.name != 'self' and p.kind in (
-        p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    return names, any(p.kind == p.VAR_KEYWORD for p in params)
 
 
 def check_custom_keys(optim_wrapper: Optional[dict],
