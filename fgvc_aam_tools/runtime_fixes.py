@@ -12,12 +12,15 @@ Nothing here runs on import: each tool calls what it needs, and
   loader off. Our own checkpoints need none of it (``PlainCheckpointHook``
   stores plain types); it is for checkpoints plain mmengine wrote.
 - **Data-parallel training without CUDA** (:func:`setup_cpu_distributed`).
-  mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and its
-  runner wraps the model in DDP with ``device_ids=[LOCAL_RANK]``; both fail
-  on a CPU-only machine. The runner skips its own ``init_dist`` when a
-  process group already exists, so we initialise one with the ``gloo``
-  backend first, with the configured ``env_cfg.dist_cfg.timeout`` (as
-  mmengine's ``init_dist`` does for NCCL), and ask for
+  mmengine's ``pytorch``, ``slurm`` and ``mpi`` launchers call
+  ``torch.cuda.set_device`` and its runner wraps the model in DDP with
+  ``device_ids=[LOCAL_RANK]``; both fail on a CPU-only machine. The runner
+  skips its own ``init_dist`` when a process group already exists, so we
+  initialise one with the ``gloo`` backend first (for Slurm and MPI through
+  mmengine's own initialisation, which sets MASTER_ADDR/PORT, RANK and
+  WORLD_SIZE from the launcher's variables), with the configured
+  ``env_cfg.dist_cfg.timeout`` (as mmengine's ``init_dist`` does for
+  NCCL), and ask for
   ``MMDistributedDataParallel`` with ``device_ids=None``. Every rank
   started by ``torchrun`` is tied to its launcher
   (:func:`end_with_launcher`).
@@ -34,6 +37,7 @@ import os
 import signal
 import sys
 from typing import Any, List
+from unittest import mock
 
 import numpy as np
 import torch
@@ -42,6 +46,8 @@ from mmengine.config import Config, ConfigDict
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# launchers whose ranks train on the CPU (gloo) when CUDA is unavailable
+CPU_LAUNCHERS = ('pytorch', 'slurm', 'mpi')
 
 
 def end_with_launcher() -> bool:
@@ -79,19 +85,53 @@ def dist_timeout(cfg: Config):
     return datetime.timedelta(seconds=timeout)
 
 
+def slurm_job_port(default: int = 29500) -> int:
+    """A master port for a Slurm job: ``default`` plus the job id modulo
+    1000 (``SLURM_JOB_ID``), so that jobs sharing a node do not collide on
+    mmengine's fixed default; ``default`` outside a job."""
+    job = os.environ.get('SLURM_JOB_ID', '')
+    return default + int(job) % 1000 if job.isdigit() else default
+
+
+def _init_gloo_group(launcher: str, cfg: Config, **kwargs) -> None:
+    """Initialise the default process group on gloo for ``launcher``.
+
+    ``pytorch``: torchrun exports MASTER_ADDR/PORT, RANK and WORLD_SIZE
+    (env://). ``slurm`` and ``mpi``: mmengine's own initialisation, which
+    derives those variables from the launcher's (``SLURM_PROCID``,
+    ``SLURM_NTASKS``, ``SLURM_NODELIST`` via ``scontrol``;
+    ``OMPI_COMM_WORLD_*``), with its ``torch.cuda.set_device`` call made a
+    no-op: there is no CUDA device to select.
+    """
+    if launcher == 'pytorch':
+        dist.init_process_group(backend='gloo', **kwargs)
+        return
+    from mmengine.dist import utils as dist_utils
+    with mock.patch.object(torch.cuda, 'set_device', lambda device: None):
+        if launcher == 'slurm':
+            port = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get(
+                'port')
+            if port is None and 'MASTER_PORT' not in os.environ:
+                port = slurm_job_port()
+            dist_utils._init_dist_slurm('gloo', port=port, **kwargs)
+        else:
+            dist_utils._init_dist_mpi('gloo', **kwargs)
+
+
 def setup_cpu_distributed(cfg: Config) -> bool:
     """Prepare ``cfg`` (in place) for a CPU data-parallel run.
 
-    Does nothing unless ``cfg.launcher`` is ``'pytorch'`` (``torchrun``) and
-    CUDA is unavailable. Returns whether the CPU path was taken.
+    Does nothing unless ``cfg.launcher`` is one of :data:`CPU_LAUNCHERS`
+    (``torchrun``, ``srun``, ``mpirun``) and CUDA is unavailable. Returns
+    whether the CPU path was taken.
     """
-    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
+    launcher = cfg.get('launcher', 'none')
+    if launcher not in CPU_LAUNCHERS or torch.cuda.is_available():
         return False
     timeout = dist_timeout(cfg)
     if not dist.is_initialized():
-        # torchrun exports MASTER_ADDR/PORT, RANK and WORLD_SIZE (env://).
         kwargs = {} if timeout is None else dict(timeout=timeout)
-        dist.init_process_group(backend='gloo', **kwargs)
+        _init_gloo_group(launcher, cfg, **kwargs)
     wrapper = cfg.get('model_wrapper_cfg') or ConfigDict(
         type='MMDistributedDataParallel',
         broadcast_buffers=False,

@@ -132,8 +132,36 @@ def add_checkpoint_fit_hook(cfg: Config) -> None:
     cfg.custom_hooks = hooks
 
 
-def _is_main_rank() -> bool:
-    return int(os.environ.get('RANK', '0')) == 0
+# The variable each launcher sets for a process's global rank before any
+# process group exists (mmengine's ``init_dist`` copies it to ``RANK``
+# only later, inside the runner).
+LAUNCHER_RANK_VARIABLES = dict(
+    pytorch='RANK', slurm='SLURM_PROCID', mpi='OMPI_COMM_WORLD_RANK')
+
+
+def main_rank_from_launcher_env(launcher: str = 'none') -> bool:
+    """Whether this process is the main one (global rank 0) of its
+    ``launcher`` (``'none'``, ``'pytorch'``, ``'slurm'``, ``'mpi'``), read
+    from that launcher's own variable (:data:`LAUNCHER_RANK_VARIABLES`).
+
+    Raises:
+        ValueError: an unknown launcher, or its rank variable is unset or
+            not a number (e.g. ``--launcher slurm`` outside ``srun``).
+    """
+    if launcher in (None, 'none'):
+        return True
+    name = LAUNCHER_RANK_VARIABLES.get(launcher)
+    if name is None:
+        known = ', '.join(map(repr, ['none', *LAUNCHER_RANK_VARIABLES]))
+        raise ValueError(
+            f'unknown launcher {launcher!r}; expected one of {known}')
+    value = os.environ.get(name, '')
+    if not value.strip().isdigit():
+        raise ValueError(
+            f'--launcher {launcher}: the environment variable {name} is '
+            f'{value!r}, not a rank; start the tool with its launcher '
+            '(tools/dist_train.sh, tools/slurm_train.sh, mpirun).')
+    return int(value) == 0
 
 
 def prepare_runtime(cfg: Config, training: bool = True) -> Config:
@@ -145,7 +173,8 @@ def prepare_runtime(cfg: Config, training: bool = True) -> Config:
     if training:
         # read-only first: a refused run writes nothing
         refuse_to_overwrite_checkpoints(cfg)
-        if cfg.get('work_dir') and _is_main_rank():
+        if cfg.get('work_dir') and main_rank_from_launcher_env(
+                cfg.get('launcher', 'none')):
             lock_work_dir(cfg.work_dir)
             # again under the lock: a run that finished meanwhile counts
             refuse_to_overwrite_checkpoints(cfg)
