@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Testing on a Slurm cluster (GPUs):
+# Testing on a Slurm cluster, as MMPretrain's tools/slurm_test.sh:
 #   bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args]
+# GPUS, GPUS_PER_NODE, CPUS_PER_TASK, SRUN_ARGS and PYTHON as in
+# tools/slurm_train.sh; GPUS_PER_NODE=0 runs GPUS CPU tasks (no --gres).
 
 set -x
 
@@ -15,12 +17,17 @@ SRUN_ARGS=${SRUN_ARGS:-""}
 PYTHON=${PYTHON:-python}
 PY_ARGS=${@:5}
 
+if [ "${GPUS_PER_NODE}" = 0 ]; then
+    NODE_ARGS=""  # CPU tasks: no GPU asked for, Slurm places the tasks
+else
+    NODE_ARGS="--gres=gpu:${GPUS_PER_NODE} --ntasks-per-node=${GPUS_PER_NODE}"
+fi
+
 PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
 srun -p ${PARTITION} \
     --job-name=${JOB_NAME} \
-    --gres=gpu:${GPUS_PER_NODE} \
+    ${NODE_ARGS} \
     --ntasks=${GPUS} \
-    --ntasks-per-node=${GPUS_PER_NODE} \
     --cpus-per-task=${CPUS_PER_TASK} \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \

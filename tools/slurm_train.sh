@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Training on a Slurm cluster (GPUs):
+# Training on a Slurm cluster, as MMPretrain's tools/slurm_train.sh:
 #   bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]
-# GPUS, GPUS_PER_NODE, CPUS_PER_TASK and SRUN_ARGS as in MMPretrain.
+# GPUS (tasks, one per GPU; default 8), GPUS_PER_NODE (default 8),
+# CPUS_PER_TASK (default 5) and SRUN_ARGS as in MMPretrain; PYTHON picks the
+# interpreter (default: python).
+# CPU: GPUS_PER_NODE=0 asks for no GPU (no --gres) and runs GPUS tasks that
+# train data-parallel on the CPU (gloo), e.g.
+#   GPUS=2 GPUS_PER_NODE=0 CPUS_PER_TASK=1 bash tools/slurm_train.sh cpu ...
 
 set -x
 
@@ -16,12 +21,17 @@ SRUN_ARGS=${SRUN_ARGS:-""}
 PYTHON=${PYTHON:-python}
 PY_ARGS=${@:5}
 
+if [ "${GPUS_PER_NODE}" = 0 ]; then
+    NODE_ARGS=""  # CPU tasks: no GPU asked for, Slurm places the tasks
+else
+    NODE_ARGS="--gres=gpu:${GPUS_PER_NODE} --ntasks-per-node=${GPUS_PER_NODE}"
+fi
+
 PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
 srun -p ${PARTITION} \
     --job-name=${JOB_NAME} \
-    --gres=gpu:${GPUS_PER_NODE} \
+    ${NODE_ARGS} \
     --ntasks=${GPUS} \
-    --ntasks-per-node=${GPUS_PER_NODE} \
     --cpus-per-task=${CPUS_PER_TASK} \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
