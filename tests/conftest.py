@@ -37,3 +37,36 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='session')
+def slurm_partition() -> str:
+    """The partition of the one-node Slurm cluster ``.ci/run`` starts
+    (``tools/ci/start_slurm.sh``), from ``FGVC_AAM_SLURM_PARTITION``.
+
+    Without one the test is skipped, saying why (``-ra`` prints it); with
+    ``CI=true`` a partition that is set but not up fails the test instead.
+    """
+    import os
+    import shutil
+    import subprocess
+    partition = os.environ.get('FGVC_AAM_SLURM_PARTITION')
+    if not partition:
+        pytest.skip('no Slurm cluster: FGVC_AAM_SLURM_PARTITION is unset '
+                    '(.ci/run sets it after tools/ci/start_slurm.sh)')
+    problem = None
+    if shutil.which('sinfo') is None:
+        problem = 'sinfo is not on PATH'
+    else:
+        proc = subprocess.run(['sinfo', '-h', '-p', partition, '-o', '%t'],
+                              capture_output=True, text=True, timeout=60)
+        state = proc.stdout.strip().split('\n')[0]
+        if proc.returncode != 0 or state not in ('idle', 'mix', 'alloc'):
+            problem = (f'sinfo -p {partition} exited {proc.returncode}, '
+                       f'state {state!r}: {proc.stderr.strip()[-500:]}')
+    if problem is not None:
+        message = f'Slurm partition {partition!r} is not up: {problem}'
+        if os.environ.get('CI') == 'true':
+            pytest.fail(message)
+        pytest.skip(message)
+    return partition
