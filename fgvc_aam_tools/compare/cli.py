@@ -9,7 +9,7 @@ from typing import List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
-from . import plans, report
+from . import plans, report, slurm
 from .budget import input_shape_of
 from .runs import fmt_time, run_all
 
@@ -87,7 +87,9 @@ def parse_args(argv: Optional[Sequence[str]] = None,
     p.add_argument('--out', help='table / plot prefix (default: '
                    '<work-dir>/comparison[_<plan>])')
     p.add_argument('--title', default=None, help='plot title')
+    slurm.add_arguments(p)
     args = p.parse_args(argv)
+    slurm.check_arguments(p, args)
     n_cfg = len(args.configs or plans.REGIMES[args.regime]['configs'])
     if args.names and len(args.names) != n_cfg:
         p.error('--names needs one name per config')
@@ -172,8 +174,14 @@ def main(argv: Optional[Sequence[str]] = None, description: str = '') -> int:
         if unknown:
             raise ValueError(f'compare_methods: --only {sorted(unknown)}: '
                              'no such row')
-    results = run_all(todo, args.jobs, args.threads, args.dry_run,
-                      args.report_only)
+    status = 'done'
+    if args.slurm:
+        results, status = slurm.run_on_slurm(todo, args)
+        if status == 'waiting' and not args.report_only:
+            return 0  # submitted: --report-only once the jobs have ended
+    else:
+        results = run_all(todo, args.jobs, args.threads, args.dry_run,
+                          args.report_only)
     if args.only:  # report every row that is finished
         mine = {r['run_dir'] for r in todo}
         results += run_all([r for r in runs if r['run_dir'] not in mine],
@@ -216,4 +224,5 @@ def main(argv: Optional[Sequence[str]] = None, description: str = '') -> int:
               f'{json.dumps(sel)}')
     print(f'wrote {prefix}.md, {prefix}.csv, {prefix}_runs.csv, '
           f'{prefix}.png (total {fmt_time(time.time() - t0)})')
-    return 0 if all(r.get('returncode', 0) == 0 for r in results) else 1
+    return 0 if status == 'done' and all(
+        r.get('returncode', 0) == 0 for r in results) else 1

@@ -1,0 +1,118 @@
+"""compare_methods.py --slurm on a real Slurm cluster (issue 23): a
+2-method x 2-seed, 1-epoch plan submitted as 4 jobs; a rerun picks up the
+running jobs instead of submitting them again; a cancelled job is named
+with its log by --report-only and submitted again by the next rerun; the
+table is the mean of the runs' own results."""
+import csv
+import json
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+
+from fgvc_aam_tools.compare import cli
+from fgvc_aam_tools.compare.slurm import JOB_FILE
+from tests.helpers import ROOT, tool_env
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+BASE = 'configs/baseline/finetune_resnet18-w16_1xb16-30e_synthetic-fgvc.py'
+TWO = ('configs/two_branch/'
+       'two-branch-aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py')
+TINY = ['--regime', 'scratch', '--seeds', '0', '1', '--epochs', '1',
+        '--input-size', '48', '--synthetic-params', 'num_classes=4',
+        'images_per_class=6', 'train_per_class=4', 'image_size=48']
+
+
+def _compare(work: str, partition: str, *extra: str):
+    cmd = [sys.executable, osp.join('tools', 'analysis_tools',
+                                    'compare_methods.py'), BASE, TWO, *TINY,
+           '--work-dir', work, '--slurm', partition, *extra]
+    return subprocess.run(cmd, cwd=ROOT, env=tool_env(), capture_output=True,
+                          text=True, timeout=300)
+
+
+def _jobs(work: str) -> dict:
+    """(config slug, seed) -> recorded job."""
+    out = {}
+    for config in (BASE, TWO):
+        slug = osp.splitext(osp.basename(config))[0]
+        for seed in (0, 1):
+            path = osp.join(work, 'runs', slug, f'seed_{seed}', JOB_FILE)
+            if osp.isfile(path):
+                with open(path) as f:
+                    out[slug, seed] = json.load(f)
+    return out
+
+
+def _wait_until_ended(job_ids, timeout: float = 300) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        out = subprocess.run(['squeue', '-h', '-j', ','.join(job_ids),
+                              '-o', '%i'], capture_output=True,
+                             text=True).stdout.split()
+        if not out:
+            return
+        time.sleep(1)
+    subprocess.run(['scancel', *job_ids])
+    pytest.fail(f'jobs {job_ids} did not end in {timeout} s')
+
+
+def test_slurm_arguments_are_checked():
+    with pytest.raises(SystemExit):
+        cli.parse_args([BASE, '--gpus-per-run', '2'])  # without --slurm
+    args = cli.parse_args([BASE, '--slurm', 'p', '--gpus-per-run', '2',
+                           '--slurm-args=--time=1:00:00 --qos=q'])
+    assert args.gpus == 2  # the local plan's --gpus: same configs
+    assert args.slurm_args == ['--time=1:00:00', '--qos=q']
+
+
+def test_comparison_on_slurm(slurm_partition, tmp_path):
+    work = str(tmp_path / 'cmp')
+    first = _compare(work, slurm_partition)
+    out = first.stdout + first.stderr
+    assert first.returncode == 0, out[-4000:]
+    assert '4 runs on Slurm partition' in out and '4 submitted now' in out
+    jobs = _jobs(work)
+    assert len(jobs) == 4
+    ids = [j['job_id'] for j in jobs.values()]
+    assert len(set(ids)) == 4
+    # a job that ends without a result: cancelled at once (a run's imports
+    # alone take longer than this)
+    two = osp.splitext(osp.basename(TWO))[0]
+    cancelled = jobs[two, 1]
+    subprocess.run(['scancel', cancelled['job_id']], check=True)
+    _wait_until_ended([cancelled['job_id']])
+    report = _compare(work, slurm_partition, '--report-only')
+    assert report.returncode == 1, report.stdout[-4000:]
+    assert (f'FAILED: job {cancelled["job_id"]} ended (CANCELLED) without '
+            f'a result; see {cancelled["log"]}') in report.stdout
+    assert '0 submitted now, 1 failed' in report.stdout
+    # a rerun submits that run only: the others are running or finished
+    rerun = _compare(work, slurm_partition)
+    assert rerun.returncode == 0, rerun.stdout[-4000:]
+    assert '1 submitted now, 0 failed' in rerun.stdout
+    now = _jobs(work)
+    assert now[two, 1]['job_id'] not in ids
+    assert {k: v for k, v in now.items() if k != (two, 1)} == {
+        k: v for k, v in jobs.items() if k != (two, 1)}
+    _wait_until_ended(ids + [now[two, 1]['job_id']])
+    final = _compare(work, slurm_partition, '--report-only')
+    assert final.returncode == 0, final.stdout[-4000:]
+    with open(osp.join(work, 'comparison.csv')) as f:
+        rows = list(csv.DictReader(f))
+    assert [r['method'] for r in rows] == [
+        'softmax baseline', 'two-branch AAM step (thesis)']
+    # oracle: each row is the mean of its runs' own result.json
+    for row, config in zip(rows, (BASE, TWO)):
+        assert row['seeds'] == '0 1'
+        top1 = []
+        for seed in (0, 1):
+            with open(osp.join(work, 'runs',
+                               osp.splitext(osp.basename(config))[0],
+                               f'seed_{seed}', 'result.json')) as f:
+                top1.append(json.load(f)['top1'])
+        assert float(row['top1']) == pytest.approx(statistics.mean(top1))
