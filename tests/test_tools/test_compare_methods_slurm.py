@@ -8,14 +8,12 @@ import json
 import os.path as osp
 import statistics
 import subprocess
-import sys
 import time
 
 import pytest
 
 from fgvc_aam_tools.compare import cli
 from fgvc_aam_tools.compare.slurm import JOB_FILE
-from tests.helpers import ROOT, tool_env
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -27,12 +25,11 @@ TINY = ['--regime', 'scratch', '--seeds', '0', '1', '--epochs', '1',
         'images_per_class=6', 'train_per_class=4', 'image_size=48']
 
 
-def _compare(work: str, partition: str, *extra: str):
-    cmd = [sys.executable, osp.join('tools', 'analysis_tools',
-                                    'compare_methods.py'), BASE, TWO, *TINY,
-           '--work-dir', work, '--slurm', partition, *extra]
-    return subprocess.run(cmd, cwd=ROOT, env=tool_env(), capture_output=True,
-                          text=True, timeout=300)
+def _compare(capsys, work: str, partition: str, *extra: str):
+    """compare_methods.py in this process: (exit code, what it printed)."""
+    code = cli.main([BASE, TWO, *TINY, '--work-dir', work, '--slurm',
+                     partition, *extra])
+    return code, capsys.readouterr().out
 
 
 def _jobs(work: str) -> dict:
@@ -70,11 +67,10 @@ def test_slurm_arguments_are_checked():
     assert args.slurm_args == ['--time=1:00:00', '--qos=q']
 
 
-def test_comparison_on_slurm(slurm_partition, tmp_path):
+def test_comparison_on_slurm(slurm_partition, tmp_path, capsys):
     work = str(tmp_path / 'cmp')
-    first = _compare(work, slurm_partition)
-    out = first.stdout + first.stderr
-    assert first.returncode == 0, out[-4000:]
+    code, out = _compare(capsys, work, slurm_partition)
+    assert code == 0, out[-4000:]
     assert '4 runs on Slurm partition' in out and '4 submitted now' in out
     jobs = _jobs(work)
     assert len(jobs) == 4
@@ -86,22 +82,22 @@ def test_comparison_on_slurm(slurm_partition, tmp_path):
     cancelled = jobs[two, 1]
     subprocess.run(['scancel', cancelled['job_id']], check=True)
     _wait_until_ended([cancelled['job_id']])
-    report = _compare(work, slurm_partition, '--report-only')
-    assert report.returncode == 1, report.stdout[-4000:]
+    code, out = _compare(capsys, work, slurm_partition, '--report-only')
+    assert code == 1, out[-4000:]
     assert (f'FAILED: job {cancelled["job_id"]} ended (CANCELLED) without '
-            f'a result; see {cancelled["log"]}') in report.stdout
-    assert '0 submitted now, 1 failed' in report.stdout
+            f'a result; see {cancelled["log"]}') in out
+    assert '0 submitted now, 1 failed' in out
     # a rerun submits that run only: the others are running or finished
-    rerun = _compare(work, slurm_partition)
-    assert rerun.returncode == 0, rerun.stdout[-4000:]
-    assert '1 submitted now, 0 failed' in rerun.stdout
+    code, out = _compare(capsys, work, slurm_partition)
+    assert code == 0, out[-4000:]
+    assert '1 submitted now, 0 failed' in out
     now = _jobs(work)
     assert now[two, 1]['job_id'] not in ids
     assert {k: v for k, v in now.items() if k != (two, 1)} == {
         k: v for k, v in jobs.items() if k != (two, 1)}
     _wait_until_ended(ids + [now[two, 1]['job_id']])
-    final = _compare(work, slurm_partition, '--report-only')
-    assert final.returncode == 0, final.stdout[-4000:]
+    code, out = _compare(capsys, work, slurm_partition, '--report-only')
+    assert code == 0, out[-4000:]
     with open(osp.join(work, 'comparison.csv')) as f:
         rows = list(csv.DictReader(f))
     assert [r['method'] for r in rows] == [

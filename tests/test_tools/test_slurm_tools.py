@@ -22,9 +22,9 @@ import uuid
 
 import pytest
 
-from tests.helpers import (ROOT, data_options, free_port, load_checkpoint,
-                           root_and_classes, scalars, start, tool_env,
-                           val_records, write_hook_config)
+from tests.helpers import (ROOT, data_options, finish, free_port,
+                           load_checkpoint, root_and_classes, scalars, start,
+                           tool_env, val_records, write_hook_config)
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -74,16 +74,6 @@ def _squeue(name: str) -> str:
                           capture_output=True, text=True).stdout.strip()
 
 
-def _wait(proc, timeout: float) -> str:
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    with open(proc.log_path) as f:
-        return f.read()
-
-
 @pytest.fixture(scope='module')
 def trained(slurm_partition, synthetic_root, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('slurm_train')
@@ -92,12 +82,11 @@ def trained(slurm_partition, synthetic_root, tmp_path_factory):
                   _job_name(), CONFIG, work_dir,
                   *_options(synthetic_root, 1)],
                  str(tmp / 'train.log'), **_slurm_env())
-    return work_dir, proc, _wait(proc, 300)
+    return work_dir, finish(proc, 300)
 
 
 def test_two_tasks_train_one_work_dir(trained):
-    work_dir, proc, log = trained
-    assert proc.returncode == 0, log[-4000:]
+    work_dir, log = trained
     assert 'WorkDirBusyError' not in log
     assert '--gres' not in log  # CPU tasks: no GPU asked for
     # one run: one timestamped directory, one checkpoint, written once
@@ -117,16 +106,14 @@ def test_two_tasks_train_one_work_dir(trained):
 
 def test_two_tasks_test_the_checkpoint(trained, slurm_partition,
                                        synthetic_root, tmp_path):
-    work_dir, proc, log = trained
-    assert proc.returncode == 0, log[-4000:]
+    work_dir, _ = trained
     root, num_classes = root_and_classes(synthetic_root)
     test = start(['bash', 'tools/slurm_test.sh', slurm_partition,
                   _job_name(), CONFIG, osp.join(work_dir, 'epoch_1.pth'),
                   '--work-dir', str(tmp_path / 'test'), '--cfg-options',
                   *data_options(root, num_classes)],
                  str(tmp_path / 'test.log'), **_slurm_env())
-    out = _wait(test, 300)
-    assert test.returncode == 0, out[-4000:]
+    out = finish(test, 300)
     found = re.findall(r'accuracy/top1: ([0-9.]+)', out)
     assert found, out[-3000:]
     # oracle: the training run's own validation of epoch 1 (the test set
@@ -172,8 +159,7 @@ def test_scancel_leaves_no_process_and_resume_continues(
                      _job_name(), CONFIG, work_dir,
                      *_options(synthetic_root, 2), '--resume'],
                     str(tmp_path / 'resumed.log'), **_slurm_env())
-    log = _wait(resumed, 300)
-    assert resumed.returncode == 0, log[-4000:]
+    log = finish(resumed, 300)
     assert f'Load checkpoint from {osp.join(work_dir, "epoch_1.pth")}' \
         in log, log[-3000:]
     assert f'resumed epoch: 1, iter: {ITERS_PER_EPOCH}' in log
