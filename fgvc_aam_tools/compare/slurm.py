@@ -21,6 +21,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from typing import List, Optional, Sequence, Tuple
 
@@ -67,12 +68,18 @@ def check_arguments(p: argparse.ArgumentParser,
 def write_json_atomic(path: str, data: dict) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename: a
     reader sees the old file or the new one, never a part."""
-    tmp = f'{path}.{os.getpid()}.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path) or '.',
+                               prefix=osp.basename(path), suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as f:  # a new file: never through a link
+            json.dump(data, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # replaces a link at ``path``, not its target
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def read_job(run_dir: str) -> Optional[dict]:

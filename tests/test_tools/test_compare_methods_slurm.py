@@ -13,9 +13,8 @@ import time
 import pytest
 
 from fgvc_aam_tools.compare import cli
-from fgvc_aam_tools.compare.slurm import JOB_FILE
-
-pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+from fgvc_aam_tools.compare.slurm import (JOB_FILE, read_job, sbatch_command,
+                                          write_json_atomic)
 
 BASE = 'configs/baseline/finetune_resnet18-w16_1xb16-30e_synthetic-fgvc.py'
 TWO = ('configs/two_branch/'
@@ -67,6 +66,47 @@ def test_slurm_arguments_are_checked():
     assert args.slurm_args == ['--time=1:00:00', '--qos=q']
 
 
+def test_sbatch_command_asks_for_gpus_only_when_given(tmp_path):
+    run = dict(name='two-branch AAM (thesis)', seed=1,
+               run_dir=str(tmp_path))
+    args = cli.parse_args([BASE, '--slurm', 'cpu'])
+    cmd = sbatch_command(run, args)
+    assert cmd[:4] == ['sbatch', '--parsable', '-p', 'cpu']
+    assert '--cpus-per-task=1' in cmd and '--ntasks=1' in cmd
+    assert not any(c.startswith('--gres') for c in cmd)
+    assert '--job-name=cmp-two-branch-AAM-thesis-s1' in cmd
+    assert f'--output={tmp_path}/slurm-%j.out' in cmd
+    # the job runs the recorded run through the package's entry point
+    assert cmd[-2] == '--wrap' and cmd[-1].endswith(
+        f'-m fgvc_aam_tools.compare.slurm {tmp_path}/slurm_run.json')
+    args = cli.parse_args([BASE, '--slurm', 'gpu', '--gpus-per-run', '2',
+                           '--slurm-args=--time=1:00:00'])
+    cmd = sbatch_command(run, args)
+    assert '--gres=gpu:2' in cmd and '--cpus-per-task=10' in cmd
+    assert cmd.index('--time=1:00:00') < cmd.index('--wrap')
+
+
+def test_job_record_is_replaced_whole_never_written_through_a_link(
+        tmp_path):
+    target = tmp_path / 'elsewhere.json'
+    target.write_text('keep')
+    (tmp_path / JOB_FILE).symlink_to(target)
+    write_json_atomic(str(tmp_path / JOB_FILE), dict(job_id='7'))
+    assert target.read_text() == 'keep'
+    assert read_job(str(tmp_path)) == dict(job_id='7')
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'elsewhere.json', JOB_FILE]  # no temporary file left
+
+
+def test_damaged_job_record_is_refused_naming_it(tmp_path):
+    assert read_job(str(tmp_path)) is None
+    (tmp_path / JOB_FILE).write_text('{"job_id": ')  # a cut write
+    with pytest.raises(ValueError, match=JOB_FILE):
+        read_job(str(tmp_path))
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
 def test_comparison_on_slurm(slurm_partition, tmp_path, capsys):
     work = str(tmp_path / 'cmp')
     code, out = _compare(capsys, work, slurm_partition)
