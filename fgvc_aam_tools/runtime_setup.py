@@ -10,7 +10,8 @@ they take exactly the same flags, and add what this stack needs:
 - a fresh (not resumed) run in a work dir that already holds checkpoints
   would silently overwrite them (``epoch_1.pth`` ...): we refuse instead;
 - one training run per work dir (:mod:`.work_dir_lock`), taken before
-  anything is written;
+  anything is written, by the main rank only (read from the launcher's
+  own variable: :func:`main_rank_from_launcher_env`);
 - ``--resume`` without a path continues from the newest intact checkpoint
   (:mod:`.resume`), and a checkpoint named explicitly (``--resume CKPT``,
   ``tools/test.py CKPT``) that is truncated is refused, naming it;

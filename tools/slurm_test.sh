@@ -19,6 +19,7 @@ PY_ARGS=${@:5}
 
 if [ "${GPUS_PER_NODE}" = 0 ]; then
     NODE_ARGS=""  # CPU tasks: no GPU asked for, Slurm places the tasks
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$CPUS_PER_TASK}  # per task
 else
     NODE_ARGS="--gres=gpu:${GPUS_PER_NODE} --ntasks-per-node=${GPUS_PER_NODE}"
 fi
