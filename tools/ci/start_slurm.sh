@@ -10,8 +10,9 @@
 # FGVC_AAM_SLURM_STATE): `eval "$(bash tools/ci/start_slurm.sh)"`.
 # Everything else goes to stderr. Exits non-zero, saying why, when the
 # cluster cannot start. Stop it with tools/ci/stop_slurm.sh STATE_DIR.
-# PARTITION (default cpu), CPUS (default 2) and WAIT_S (default 90) can be
-# set in the environment.
+# PARTITION (default cpu), CPUS (default 2), WAIT_S (default 90),
+# SLURMCTLD_PORT (6817) and SLURMD_PORT (6818) can be set in the
+# environment.
 set -euo pipefail
 
 PARTITION=${PARTITION:-cpu}
@@ -33,6 +34,16 @@ is not root (install them: apt-get install -y slurm-wlm munge)"
         || fail "apt-get install slurm-wlm munge failed"
 fi
 [ "$(id -u)" = 0 ] || fail "slurmd must run as root here"
+
+CTLD_PORT=${SLURMCTLD_PORT:-6817}
+SLURMD_PORT=${SLURMD_PORT:-6818}
+for port in "$CTLD_PORT" "$SLURMD_PORT"; do
+    # a daemon of another cluster there would answer our commands instead
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        fail "port $port is in use (another slurmctld/slurmd?): stop it, \
+or set SLURMCTLD_PORT and SLURMD_PORT"
+    fi
+done
 
 mkdir -p "$STATE"/{spool,slurmd,log,munge}
 STATE=$(cd "$STATE" && pwd)
@@ -58,8 +69,8 @@ SlurmdUser=root
 AuthType=auth/munge
 AuthInfo=socket=$SOCKET
 CredType=cred/munge
-SlurmctldPort=${SLURMCTLD_PORT:-6817}
-SlurmdPort=${SLURMD_PORT:-6818}
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
 StateSaveLocation=$STATE/spool
 SlurmdSpoolDir=$STATE/slurmd
 SlurmctldPidFile=$STATE/slurmctld.pid
