@@ -12,6 +12,7 @@ from torchvision.ops import box_iou
 from ...utils.checks import check_float, check_int
 from .ground_truth_box_localizer import ground_truth_boxes, sample_name
 
+
 def _iou(a: Tensor, b: Tensor) -> Tensor:
     """IoU of row i of ``a`` with row i of ``b``."""
     return box_iou(a, b).diagonal()
