@@ -1,6 +1,8 @@
-"""The report: mean and sample std over seeds, Welch's t-test against the
-first row, the pre-registered selection rule, the table (markdown + CSV)
-and the plot."""
+"""The report: mean and sample std over seeds, a paired t-test (runs
+with the same seeds pair up: same seed across methods, same checkpoint
+across test branches) or else Welch's t-test against the first row, the
+pre-registered selection rule, the thesis's claims, the table (markdown +
+CSV) and the plot."""
 import csv
 import math
 import statistics
@@ -21,7 +23,7 @@ COLUMNS = OrderedDict([
     ('flops', 'FLOPs (G)'),
 ])
 SCALE = dict(params=1e-6, flops=1e-9)
-ALPHA = 0.05  # Welch's t-test: a difference needs p < ALPHA
+ALPHA = 0.05  # a difference needs p < ALPHA (two-sided)
 
 
 def welch_p(a: Sequence[float], b: Sequence[float]) -> Optional[float]:
@@ -32,6 +34,42 @@ def welch_p(a: Sequence[float], b: Sequence[float]) -> Optional[float]:
     if statistics.pstdev(a) + statistics.pstdev(b) == 0:
         return None  # no seed noise: the test is undefined
     return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def paired_p(a: Sequence[float], b: Sequence[float]) -> Optional[float]:
+    """Two-sided p-value of the paired t-test of ``a[i]`` against
+    ``b[i]``; None if undefined (under 2 pairs, or differences without
+    spread)."""
+    from scipy import stats
+    if len(a) != len(b):
+        raise ValueError(f'paired_p: {len(a)} vs {len(b)} values')
+    if len(a) < 2 or statistics.pstdev(x - y for x, y in zip(a, b)) == 0:
+        return None
+    return float(stats.ttest_rel(a, b).pvalue)
+
+
+def compare(a: dict, b: dict, key: str) -> Dict:
+    """Test row ``a`` against row ``b`` on ``key`` over the seeds.
+
+    Paired t-test when both rows have values for the same seeds (at least
+    2): the same seed across methods, and the same checkpoint across test
+    branches (the test_branch rows evaluate the default runs). Otherwise
+    (seeds differ, e.g. a failed run, or no seeds recorded) Welch's
+    unpaired t-test on all values. Returns ``dict(diff, p, test, n)``:
+    the difference of the means, the p-value (None if undefined), ``'paired
+    t'`` or ``'Welch'``, and the number of pairs / values per row.
+    """
+    va, vb = a[key + '_values'], b[key + '_values']
+    diff = (statistics.mean(va) - statistics.mean(vb)
+            if va and vb else None)
+    sa, sb = a.get(key + '_by_seed'), b.get(key + '_by_seed')
+    if sa and sb and set(sa) == set(sb) and len(sa) >= 2:
+        seeds = sorted(sa)
+        return dict(diff=diff, test='paired t', n=str(len(seeds)),
+                    p=paired_p([sa[k] for k in seeds],
+                               [sb[k] for k in seeds]))
+    return dict(diff=diff, p=welch_p(va, vb), test='Welch',
+                n=f'{len(va)}/{len(vb)}')
 
 
 def aggregate(results: List[dict], order: List[str]) -> List[dict]:
@@ -46,9 +84,13 @@ def aggregate(results: List[dict], order: List[str]) -> List[dict]:
         for r in rs:
             r['peak_mem_mib'] = r.get('peak_cuda_mib', r.get('peak_rss_mib'))
         for key in COLUMNS:
-            vals = [r[key] * SCALE.get(key, 1) for r in rs
-                    if r.get(key) is not None and not (
-                        isinstance(r[key], float) and math.isnan(r[key]))]
+            kept = [r for r in rs if r.get(key) is not None and not (
+                isinstance(r[key], float) and math.isnan(r[key]))]
+            vals = [r[key] * SCALE.get(key, 1) for r in kept]
+            by_seed = {r['seed']: r[key] * SCALE.get(key, 1) for r in kept}
+            # a seed twice (should not happen) cannot pair: no pairing
+            row[key + '_by_seed'] = by_seed if len(by_seed) == len(
+                kept) else None
             row[key] = statistics.mean(vals) if vals else None
             row[key + '_std'] = statistics.stdev(vals) if len(
                 vals) > 1 else None
@@ -56,15 +98,14 @@ def aggregate(results: List[dict], order: List[str]) -> List[dict]:
         row['failed'] = sum(1 for r in results if r['name'] == name and
                             r.get('returncode', 0) != 0)
         rows.append(row)
-    ref = rows[0]['top1_values'] if rows else []
     for row in rows:
-        vals = row['top1_values']
         row['delta_top1'] = (row['top1'] - rows[0]['top1']
                              if row['top1'] is not None and
                              rows[0]['top1'] is not None else None)
-        row['p_value'] = None
+        row['p_value'] = row['p_test'] = None
         if row is not rows[0]:
-            row['p_value'] = welch_p(vals, ref)
+            test = compare(row, rows[0], 'top1')
+            row['p_value'], row['p_test'] = test['p'], test['test']
     return rows
 
 
@@ -73,9 +114,10 @@ def select(rows: List[dict], current: Optional[str] = None,
     """The pre-registered selection rule of a sweep, on validation only.
 
     The best row is the one with the highest mean ``key`` (validation
-    top-1). A row is *tied* with it unless Welch's t-test over the seeds
-    gives p < ``ALPHA``. The config's ``current`` value is kept if it is
-    the best or tied with it; otherwise the best replaces it.
+    top-1). A row is *tied* with it unless the t-test of :func:`compare`
+    (paired where the rows' seeds pair up, else Welch) gives p < ``ALPHA``.
+    The config's ``current`` value is kept if it is the best or tied with
+    it; otherwise the best replaces it.
 
     Returns ``dict(choice, best, tied, keep, p)`` with ``p`` the p-value
     of ``current`` against the best.
@@ -86,13 +128,12 @@ def select(rows: List[dict], current: Optional[str] = None,
     best = max(scored, key=lambda r: r[key])
 
     def tied_with_best(r: dict) -> bool:  # p is None: too few seeds to test
-        p = welch_p(r[key + '_values'], best[key + '_values'])
+        p = compare(r, best, key)['p']
         return p is None or p >= ALPHA
 
     tied = [r['name'] for r in scored if r is best or tied_with_best(r)]
     cur = next((r for r in scored if r['name'] == current), None)
-    p = None if cur is None or cur is best else welch_p(
-        cur[key + '_values'], best[key + '_values'])
+    p = None if cur is None or cur is best else compare(cur, best, key)['p']
     keep = cur is not None and cur['name'] in tied
     return dict(choice=cur['name'] if keep else best['name'],
                 best=best['name'], tied=tied, keep=keep, p=p)
@@ -122,7 +163,7 @@ def write_table(rows: List[dict], prefix: str, meta: dict) -> str:
     cols = columns_of(rows)
     mem = 'peak CUDA memory' if meta.get('cuda') else 'peak RSS'
     head = (['method'] + [COLUMNS[k] for k in cols] +
-            [f'Δ top-1 vs {rows[0]["name"]}', 'p (Welch)', 'seeds'])
+            [f'Δ top-1 vs {rows[0]["name"]}', 'p (test)', 'seeds'])
     lines = ['| ' + ' | '.join(head) + ' |',
              '|' + '|'.join([':---'] + [':---:'] * (len(head) - 1)) + '|']
     for row in rows:
@@ -130,7 +171,7 @@ def write_table(rows: List[dict], prefix: str, meta: dict) -> str:
         cells.append('-' if row['delta_top1'] is None or row is rows[0]
                      else f'{row["delta_top1"]:+.2f}')
         cells.append('-' if row['p_value'] is None
-                     else f'{row["p_value"]:.3f}')
+                     else f'{row["p_value"]:.3f} ({row["p_test"]})')
         seeds = ' '.join(map(str, row['seeds'])) or '-'
         if row['failed']:
             seeds += f' ({row["failed"]} failed)'
@@ -147,7 +188,10 @@ def write_table(rows: List[dict], prefix: str, meta: dict) -> str:
         f' is the {mem} of the training process; FLOPs of one '
         f'{meta["input"]} px image (full test-time forward). Wall time '
         f'{fmt_time(meta["wall_s"])} for the runs trained in this '
-        f'invocation, {meta["cpu_h"]:.2f} CPU-hours over all runs.' + split,
+        f'invocation, {meta["cpu_h"]:.2f} CPU-hours over all runs. p: '
+        'two-sided t-test of top-1 against the first row, paired by seed '
+        'where both rows have the same seeds (paired t), else Welch.'
+        + split,
     ]
     md = '\n'.join(lines + notes) + '\n'
     with open(prefix + '.md', 'w') as f:
@@ -156,11 +200,11 @@ def write_table(rows: List[dict], prefix: str, meta: dict) -> str:
         w = csv.writer(f)
         w.writerow(['method', 'config'] + [
             x for k in cols for x in (k, k + '_std')] +
-            ['delta_top1', 'p_value', 'seeds'])
+            ['delta_top1', 'p_value', 'p_test', 'seeds'])
         for row in rows:
             w.writerow([row['name'], row['config']] + [
                 row.get(x) for k in cols for x in (k, k + '_std')] +
-                [row['delta_top1'], row['p_value'],
+                [row['delta_top1'], row['p_value'], row['p_test'],
                  ' '.join(map(str, row['seeds']))])
     return md
 
@@ -232,60 +276,74 @@ def plot(rows: List[dict], path: str, title: str) -> None:
     plt.close(fig)
 
 
-# The thesis's claims as (claim, row a, row b, strict): "a > b" (strict)
-# or "a >= b", on test top-1.
+# The thesis's claims as (claim, row a, row b), on test top-1. "a > b" and
+# "a >= b" are judged alike: see :func:`verdict`.
 CLAIMS = [
     ('two-branch > single branch (AAM step)',
-     'two-branch AAM step (thesis)', 'AAM step', True),
+     'two-branch AAM step (thesis)', 'AAM step'),
     ('two-branch > single branch (softmax)', 'two-branch softmax',
-     'softmax baseline', True),
-    ('AAM (step) > ArcFace', 'AAM step', 'ArcFace (m = 0.5)', True),
-    ('ArcFace > softmax', 'ArcFace (m = 0.5)', 'softmax baseline', True),
-    ('AAM (step) > softmax', 'AAM step', 'softmax baseline', True),
-    ('step >= linear', 'AAM step', 'AAM linear', False),
-    ('step >= exponential', 'AAM step', 'AAM exponential', False),
+     'softmax baseline'),
+    ('AAM (step) > ArcFace', 'AAM step', 'ArcFace (m = 0.5)'),
+    ('ArcFace > softmax', 'ArcFace (m = 0.5)', 'softmax baseline'),
+    ('AAM (step) > softmax', 'AAM step', 'softmax baseline'),
+    ('step >= linear', 'AAM step', 'AAM linear'),
+    ('step >= exponential', 'AAM step', 'AAM exponential'),
     ('two-branch AAM > two-branch softmax', 'two-branch AAM step (thesis)',
-     'two-branch softmax', True),
-    ('sum >= raw', 'test_branch=sum', 'test_branch=raw', False),
-    ('sum >= object', 'test_branch=sum', 'test_branch=object', False),
+     'two-branch softmax'),
+    ('sum >= raw', 'test_branch=sum', 'test_branch=raw'),
+    ('sum >= object', 'test_branch=sum', 'test_branch=object'),
 ]
 
 
-def verdict(diff: float, p: Optional[float], strict: bool) -> str:
-    """What a difference of means with Welch p says about "a > b" (strict)
-    or "a >= b"."""
-    significant = p is not None and p < ALPHA
-    if significant and diff > 0:
+def verdict(diff: float, p: Optional[float]) -> str:
+    """What a difference of means ``a - b`` with two-sided p says about
+    "a > b" or "a >= b": ``holds`` only when the difference is positive
+    with p < ALPHA, ``contradicted`` when it is negative with p < ALPHA,
+    otherwise ``tie (+x.xx)`` / ``tie (-x.xx)``: within seed noise, with
+    the sign of the difference (a tie never supports a claim)."""
+    if p is not None and p < ALPHA and diff > 0:
         return 'holds'
-    if significant and diff < 0:
+    if p is not None and p < ALPHA and diff < 0:
         return 'contradicted'
-    return ('not shown (within seed noise)' if strict else
-            'holds (tie within seed noise)')
+    return f'tie ({diff:+.2f})'
 
 
 def claims(rows: List[dict], key: str = 'top1') -> List[dict]:
-    """Every claim of :data:`CLAIMS` whose two rows are in ``rows``."""
+    """Every claim of :data:`CLAIMS` whose two rows are in ``rows``, tested
+    by :func:`compare` (paired where the seeds pair up)."""
     by = {r['name']: r for r in rows}
     out = []
-    for claim, a, b, strict in CLAIMS:
+    for claim, a, b in CLAIMS:
         if a not in by or b not in by or by[a][key] is None or by[b][
                 key] is None:
             continue
-        diff = by[a][key] - by[b][key]
-        p = welch_p(by[a][key + '_values'], by[b][key + '_values'])
-        out.append(dict(claim=claim, a=a, b=b, diff=diff, p=p,
-                        verdict=verdict(diff, p, strict)))
+        test = compare(by[a], by[b], key)
+        out.append(dict(claim=claim, a=a, b=b, diff=test['diff'],
+                        p=test['p'], test=test['test'], n=test['n'],
+                        verdict=verdict(test['diff'], test['p'])))
     return out
 
 
 def write_claims(found: List[dict], path: str) -> str:
-    lines = ['| claim | Δ top-1 (a - b) | p (Welch) | verdict |',
-             '|:---|:---:|:---:|:---|']
+    lines = ['| claim | Δ top-1 (a - b) | test (n) | p | verdict |',
+             '|:---|:---:|:---:|:---:|:---|']
     for c in found:
         p = '-' if c['p'] is None else f'{c["p"]:.3f}'
-        lines.append(f'| {c["claim"]} | {c["diff"]:+.2f} | {p} | '
-                     f'{c["verdict"]} |')
+        lines.append(f'| {c["claim"]} | {c["diff"]:+.2f} | {c["test"]} '
+                     f'({c["n"]}) | {p} | {c["verdict"]} |')
+    lines += ['', comparisons_note(len(found))]
     md = '\n'.join(lines) + '\n'
     with open(path, 'w') as f:
         f.write(md)
     return md
+
+
+def comparisons_note(num: int) -> str:
+    """The one line on multiplicity under a claims table."""
+    return (f'{num} comparison{"s" if num != 1 else ""}, each a two-sided '
+            f't-test at p < {ALPHA}, with no multiplicity correction (no '
+            f'Holm, no Bonferroni): about {ALPHA * num:.2f} false "holds" '
+            'or "contradicted" are expected if no difference were real. '
+            'Paired t: the same seeds (same checkpoint for test branches); '
+            'Welch: unpaired; n = pairs, or values per row. "tie (±d)": '
+            'p >= 0.05 (or untestable), d = mean difference a - b.')

@@ -61,6 +61,7 @@ COMPONENTS = {
         'constructor', dict(optim_wrapper_cfg=OPTIM,
                             paramwise_cfg=dict(default_group='backbone'))),
     'ChannelAggregationLocalizer': ('model', dict()),
+    'JitteredBoxLocalizer': ('model', dict()),
     'TwoBranchClassifier': ('model', {
         k: v for k, v in TWO_BRANCH.items() if k != 'type'}),
     'LocalizationMetric': ('metric', dict()),
@@ -151,6 +152,12 @@ CASES = [
     ('ChannelAggregationLocalizer', dict(prev_in_index=1.5),
      '`prev_in_index`'),
     ('ChannelAggregationLocalizer', dict(early_exit='x'), '`early_exit`'),
+    ('JitteredBoxLocalizer', dict(target_iou=0), '`target_iou`'),
+    ('JitteredBoxLocalizer', dict(target_iou=1.5), '`target_iou`'),
+    ('JitteredBoxLocalizer', dict(target_iou='0.5'), '`target_iou`'),
+    ('JitteredBoxLocalizer', dict(target_iou=NAN), '`target_iou`'),
+    ('JitteredBoxLocalizer', dict(seed=-1), '`seed`'),
+    ('JitteredBoxLocalizer', dict(seed=1.5), '`seed`'),
     ('TwoBranchClassifier', dict(test_branch='both'), '`test_branch`'),
     ('TwoBranchClassifier', dict(crop_size=0), '`crop_size`'),
     ('TwoBranchClassifier', dict(crop_size=(64, )), '`crop_size`'),
@@ -292,10 +299,13 @@ def test_every_registered_component_is_swept():
                 ours.add(name)
     covered = set(COMPONENTS) | set(DATA_COMPONENTS)
     # GroupMultiStepParamScheduler is GroupMultiStepLR's generic parent;
-    # DatasetConsistencyHook and PlainCheckpointHook take no arguments.
+    # DatasetConsistencyHook, PlainCheckpointHook and the GT / whole-image
+    # box sources take no arguments.
     assert ours - covered <= {'GroupMultiStepParamScheduler',
                               'DatasetConsistencyHook',
-                              'PlainCheckpointHook'}, \
+                              'PlainCheckpointHook',
+                              'GroundTruthBoxLocalizer',
+                              'WholeImageLocalizer'}, \
         sorted(ours - covered)
     assert {c for c, _, _ in CASES} == set(COMPONENTS)
     assert {c for c, _, _ in DATA_CASES} == set(DATA_COMPONENTS)

@@ -33,7 +33,8 @@ effective config is read back; an interrupted one continues with
 table (markdown + CSV) and the plot (PNG) give mean ± sample std over the
 seeds of top-1 / top-5 / per-class mean accuracy, CorLoc (two-branch
 models), training images/s, peak memory, parameters, FLOPs, and the
-difference in top-1 to the first row with Welch's t-test p-value. A sweep
+difference in top-1 to the first row with a t-test p-value (paired by seed
+where both rows have the same seeds, else Welch's). A sweep
 plan also prints (and writes to ``*_selection.json``) the value that the
 pre-registered rule selects on the validation split.
 

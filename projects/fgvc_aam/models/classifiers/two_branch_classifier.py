@@ -70,10 +70,16 @@ class TwoBranchClassifier(ImageClassifier):
         neck (dict, optional): Neck, shared by both branches.
         head (dict, optional): Head, shared by both branches (e.g.
             ``LinearClsHead``, ``ArcFaceClsHead``, ``AngularMarginHead``).
-        localizer (dict): The localizer; it is called as
-            ``localizer(feat, img_shape, prev_feat=None)`` and must return
-            boxes (N, 4). Its ``in_index`` / ``prev_in_index`` attributes
-            (if present) select the backbone outputs it reads.
+        localizer (dict): The box source; it is called as
+            ``localizer(feat, img_shape, prev_feat=None, data_samples=None)``
+            and must return boxes (N, 4) in input pixels. Its ``in_index`` /
+            ``prev_in_index`` attributes (if present) select the backbone
+            outputs it reads; ``in_index = None`` means it reads no feature
+            map (``feat`` is None). ``data_samples`` are the batch's samples
+            where the caller has them (loss, predict), else None. Box
+            sources: :class:`ChannelAggregationLocalizer` (the method) and,
+            for the box-source ablation, :class:`GroundTruthBoxLocalizer`,
+            :class:`JitteredBoxLocalizer`, :class:`WholeImageLocalizer`.
         test_branch (str): ``'raw'``, ``'object'`` or ``'sum'``. Defaults to
             ``'sum'`` (best on the synthetic benchmark, see the README).
         crop_size (int | tuple[int, int], optional): Size of the object
@@ -140,17 +146,21 @@ class TwoBranchClassifier(ImageClassifier):
     # ------------------------------------------------------------------
     # building blocks
     # ------------------------------------------------------------------
-    def localize(self, backbone_outs: Sequence[Tensor],
-                 img_shape: Sequence[int]) -> Tensor:
-        """Boxes (N, 4) from the backbone outputs of the raw images, computed
-        without gradient."""
+    def localize(self,
+                 backbone_outs: Sequence[Tensor],
+                 img_shape: Sequence[int],
+                 data_samples: Optional[List[DataSample]] = None) -> Tensor:
+        """Boxes (N, 4) from the backbone outputs of the raw images (and the
+        data samples, for box sources that read them), computed without
+        gradient."""
         outs = backbone_outs
         if isinstance(outs, Tensor):
             outs = (outs, )
         in_index = getattr(self.localizer, 'in_index', -1)
         prev_index = getattr(self.localizer, 'prev_in_index', None)
-        feat = outs[in_index]
-        if not isinstance(feat, Tensor) or feat.dim() != 4:
+        feat = None if in_index is None else outs[in_index]
+        if in_index is not None and (not isinstance(feat, Tensor)
+                                     or feat.dim() != 4):
             raise ValueError(
                 'TwoBranchClassifier: the localizer needs a (N, C, H, W) '
                 f'feature map at backbone output {in_index}, got '
@@ -158,8 +168,11 @@ class TwoBranchClassifier(ImageClassifier):
                 'backbone to output feature maps (e.g. out_type="featmap")')
         prev = None if prev_index is None else outs[prev_index].detach()
         with torch.no_grad():
-            return self.localizer(feat.detach(), tuple(img_shape),
-                                  prev_feat=prev)
+            return self.localizer(
+                None if feat is None else feat.detach(),
+                tuple(img_shape),
+                prev_feat=prev,
+                data_samples=data_samples)
 
     def crop(self, inputs: Tensor, boxes: Tensor) -> Tensor:
         """Object-level inputs: the boxes cropped and resized (no grad)."""
@@ -175,13 +188,16 @@ class TwoBranchClassifier(ImageClassifier):
             inputs: Tensor,
             with_raw: bool = True,
             with_object: bool = True,
-            stage: str = 'neck'
+            stage: str = 'neck',
+            data_samples: Optional[List[DataSample]] = None
     ) -> Tuple[Optional[tuple], Tensor, Optional[tuple]]:
         """Features (``stage`` as in :meth:`ImageClassifier.extract_feat`)
         of the raw branch, the boxes, and features of the object branch
         (None where not requested)."""
         outs = self.backbone(inputs)
-        boxes = self.localize(outs, inputs.shape[-2:])
+        boxes = self.localize(outs, inputs.shape[-2:], data_samples)
+        if boxes.device != inputs.device:  # read from the data samples
+            boxes = boxes.to(inputs.device)
         feats_raw = None
         if with_raw:
             feats_raw = outs
@@ -223,7 +239,7 @@ class TwoBranchClassifier(ImageClassifier):
                 feats = super().extract_feat(inputs)
                 return self.head(feats) if self.with_head else feats
             feats_raw, _, feats_obj = self.extract_two_branch_feats(
-                inputs, with_raw=branch == 'sum')
+                inputs, with_raw=branch == 'sum', data_samples=data_samples)
             if self.with_head:
                 out = self.head(feats_obj)
                 return out + self.head(feats_raw) if branch == 'sum' else out
@@ -233,7 +249,8 @@ class TwoBranchClassifier(ImageClassifier):
 
     def loss(self, inputs: Tensor, data_samples: List[DataSample]) -> dict:
         """``L_raw + L_object`` (eq. 55), reported as separate keys."""
-        feats_raw, _, feats_obj = self.extract_two_branch_feats(inputs)
+        feats_raw, _, feats_obj = self.extract_two_branch_feats(
+            inputs, data_samples=data_samples)
         losses = dict()
         for suffix, feats in (('raw', feats_raw), ('object', feats_obj)):
             branch_losses = self.head.loss(feats, data_samples)
@@ -246,13 +263,17 @@ class TwoBranchClassifier(ImageClassifier):
                 data_samples: Optional[List[DataSample]] = None,
                 **kwargs) -> List[DataSample]:
         """Predictions of ``test_branch``, each with its ``pred_bboxes``."""
-        logits, boxes = self.logits_and_boxes(inputs)
+        logits, boxes = self.logits_and_boxes(inputs, data_samples)
         preds = self.head._get_predictions(logits, data_samples)
         for pred, box in zip(preds, boxes.unsqueeze(1)):
             pred.set_field(box, 'pred_bboxes')
         return preds
 
-    def logits_and_boxes(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+    def logits_and_boxes(
+        self,
+        inputs: Tensor,
+        data_samples: Optional[List[DataSample]] = None
+    ) -> Tuple[Tensor, Tensor]:
         """The logits of ``test_branch`` (``'sum'``: raw + object) and the
         localizer's (N, 4) boxes in input pixels, from one forward; what
         :meth:`predict` and the ONNX export return."""
@@ -260,7 +281,8 @@ class TwoBranchClassifier(ImageClassifier):
         feats_raw, boxes, feats_obj = self.extract_two_branch_feats(
             inputs,
             with_raw=branch != 'object',
-            with_object=branch != 'raw')
+            with_object=branch != 'raw',
+            data_samples=data_samples)
         if branch == 'raw':
             return self.head(feats_raw), boxes
         if branch == 'object':

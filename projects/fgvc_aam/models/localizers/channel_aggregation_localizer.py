@@ -262,8 +262,10 @@ class ChannelAggregationLocalizer(nn.Module):
     def forward(self,
                 feat: Tensor,
                 img_shape: Sequence[int],
-                prev_feat: Optional[Tensor] = None) -> Tensor:
-        """Alias of :meth:`localize`."""
+                prev_feat: Optional[Tensor] = None,
+                data_samples: Optional[list] = None) -> Tensor:
+        """:meth:`localize`; ``data_samples`` (passed by
+        :class:`TwoBranchClassifier` to every box source) is not used."""
         return self.localize(feat, img_shape, prev_feat)
 
     def extra_repr(self) -> str:
