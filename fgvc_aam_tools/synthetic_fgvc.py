@@ -532,14 +532,6 @@ def check_output_folder(out_dir: str) -> None:
         'choose a new or empty folder.')
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _walk_files(root: str) -> List[str]:
     """'/'-separated paths of the files (and links) under ``root``."""
     found = []
@@ -559,8 +551,10 @@ def write_manifest(root: str) -> str:
     for rel in _walk_files(root):
         if rel in (MANIFEST_FILE, MARKER_FILE):
             continue
-        path = osp.join(root, rel)
-        files[rel] = dict(size=osp.getsize(path), sha256=_sha256(path))
+        with open(osp.join(root, rel), 'rb') as f:  # small files
+            data = f.read()
+        files[rel] = dict(size=len(data),
+                          sha256=hashlib.sha256(data).hexdigest())
     path = osp.join(root, MANIFEST_FILE)
     with open(path + '.tmp', 'w', newline='\n') as f:
         json.dump(dict(format=MANIFEST_FORMAT, hash='sha256', files=files),

@@ -24,14 +24,6 @@ REGENERATE = ('regenerate it (tools/dataset_converters/make_synthetic_fgvc.py'
               ' --force)')
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _read_manifest(path: str) -> dict:
     try:
         with open(path, 'rb') as f:
@@ -83,9 +75,12 @@ def check_generated_set(data_root: str, hash_images: bool = False) -> None:
             raise DataValidationError(
                 f'{where} has {size} bytes, the manifest says '
                 f'{entry["size"]}: the set is not whole; {REGENERATE}')
-        is_image = rel.startswith('images/')
-        if 'sha256' in entry and (hash_images or not is_image) and \
-                _sha256(path) != entry['sha256']:
+        if 'sha256' not in entry or not (
+                hash_images or not rel.startswith('images/')):
+            continue
+        with open(path, 'rb') as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        if digest != entry['sha256']:
             raise DataValidationError(
                 f'{where}: its SHA-256 differs from the manifest\'s: the set '
                 f'is not whole; {REGENERATE}')
