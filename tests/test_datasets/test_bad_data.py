@@ -146,6 +146,16 @@ def test_split_references_missing_image_file(root):
     assert msg == _raises(root, verify_images='none')
 
 
+def test_missing_image_of_the_other_split_is_refused(root):
+    """An annotation whose image is missing is refused whichever split is
+    loaded (on main only the loaded split's images were looked at)."""
+    split = read_lines(osp.join(root, 'train_test_split.txt'))
+    line = next(i for i, s in enumerate(split, 1) if s.split()[1] == '0')
+    os.remove(_image_path(root, line))
+    _raises(root, rf'images\.txt line {line}\b', 'does not exist',
+            re.escape(_image_path(root, line)), split='train')
+
+
 @pytest.mark.parametrize('label', ['0', str(N_CLASSES + 1), 'x'])
 def test_label_outside_range(root, label):
     _edit(root, 'image_class_labels.txt', 9, f'9 {label}')

@@ -1,5 +1,6 @@
 """CUB-200-2011 with class names from ``classes.txt``, optional bounding
 boxes and strict validation of the annotation files."""
+import os.path as osp
 import posixpath
 import re
 from typing import Dict, List, Optional, Tuple
@@ -73,10 +74,11 @@ class CUBWithBoxes(CUB):
     ``images.txt``, split value not 0/1, label outside ``[1, K]`` for the
     ``K`` classes of ``classes.txt``, ``classes.txt`` ids not ``1..K`` or
     disagreeing with the class folders of ``images.txt``, box with
-    ``w <= 0`` / ``h <= 0`` or outside its image, missing, non-image or
-    truncated image file, an image path listed twice (compared normalised:
-    ``./``, ``..`` and case), a generated set that is not whole (see
-    :mod:`.generated_set`). Nothing is ever written to ``data_root``.
+    ``w <= 0`` / ``h <= 0`` or outside its image, missing image file (of
+    either split), non-image or truncated image file (of the split), an
+    image path listed twice (compared normalised: ``./``, ``..`` and case),
+    a generated set that is not whole (see :mod:`.generated_set`). Nothing
+    is ever written to ``data_root``.
 
     Orientation: images are loaded, checked and boxed in their *stored*
     pixels (a JPEG's EXIF orientation is not applied), the frame of CUB's
@@ -312,6 +314,12 @@ class CUBWithBoxes(CUB):
                 for idx, (fields, lineno) in images.items()
             }
             local = isinstance(self.backend, LocalBackend)
+            if local:  # every listed image, those of the other split too
+                for path, (idx, lineno) in by_path.items():
+                    if not osp.isfile(path):
+                        raise DataValidationError(
+                            f'{self.ann_file} line {lineno}: image file '
+                            f'{path} does not exist')
             for info in data_list:
                 idx, lineno = by_path[info['img_path']]
                 size = None
