@@ -70,7 +70,12 @@ def check_test_args(args: Namespace) -> Namespace:
 
 
 def _rank() -> int:
-    return int(os.environ.get('RANK', '0'))
+    """This process's rank before the process group exists (torchrun,
+    Slurm, MPI set these)."""
+    for var in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if os.environ.get(var, '').isdigit():
+            return int(os.environ[var])
+    return 0
 
 
 def new_test_folder(work_dir: str) -> str:
