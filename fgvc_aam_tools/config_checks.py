@@ -1,7 +1,11 @@
 """Settings that would otherwise be ignored or fail late, refused at once.
 
 - ``optim_wrapper.paramwise_cfg.custom_keys``: an unknown key in an entry
-  (:func:`projects.fgvc_aam.engine.optimizers.custom_keys.check_custom_keys`).
+  (:func:`projects.fgvc_aam.engine.optimizers.custom_keys.check_custom_keys`),
+  and a ``custom_keys`` name that matches no parameter of the model
+  (``NamedGroupOptimWrapperConstructor`` checks it on the runner's model;
+  for other constructors the model is built here once, on the CPU, only
+  when ``custom_keys`` is set).
 - hooks (``default_hooks``, ``custom_hooks``): an unknown argument of a
   hook whose ``__init__`` takes no ``**kwargs`` is reported naming the hook,
   the key and the allowed ones, before the runner is built.
@@ -10,7 +14,8 @@ from typing import Iterable, Tuple
 
 from mmengine.config import Config
 
-from projects.fgvc_aam.engine.optimizers.custom_keys import check_custom_keys
+from projects.fgvc_aam.engine.optimizers.custom_keys import (
+    check_custom_keys, check_custom_keys_match)
 from projects.fgvc_aam.utils.signatures import (init_arguments,
                                                 registered_class)
 
@@ -47,7 +52,30 @@ def check_hook_args(cfg: Config) -> None:
                 f'allowed: {", ".join(names) or "none"}')
 
 
+def check_custom_keys_in_model(cfg: Config) -> None:
+    """Refuse a ``custom_keys`` name that matches no parameter of
+    ``cfg.model`` when the constructor does not check it itself."""
+    optim_wrapper = cfg.get('optim_wrapper') or {}
+    custom_keys = (optim_wrapper.get('paramwise_cfg') or {}).get(
+        'custom_keys')
+    constructor = str(optim_wrapper.get('constructor', ''))
+    if not custom_keys or not cfg.get('model') or constructor.endswith(
+            'NamedGroupOptimWrapperConstructor'):
+        return
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
+    scope = cfg.get('default_scope') or 'mmpretrain'
+    try:
+        with DefaultScope.overwrite_default_scope(scope):
+            model = MODELS.build(cfg.model)
+    except Exception:
+        return  # the runner builds it again and reports the error
+    check_custom_keys_match(custom_keys,
+                            (n for n, _ in model.named_parameters()))
+
+
 def check_config(cfg: Config) -> None:
     """Every check above, on a merged config."""
     check_custom_keys(cfg.get('optim_wrapper'))
+    check_custom_keys_in_model(cfg)
     check_hook_args(cfg)

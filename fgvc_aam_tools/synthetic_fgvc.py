@@ -35,11 +35,23 @@ The files are written in the exact CUB-200-2011 layout (``images/``,
 ``CUB``) read them unchanged. The same seed and parameters give the same
 bytes: every image uses its own ``numpy.random.Generator`` seeded by
 ``(seed, class, instance)`` and JPEGs are encoded with a fixed quality.
+
+A set is whole or it is refused: it is written into a temporary sibling
+folder, ends with a manifest (:data:`MANIFEST_FILE`: size and SHA-256 of
+every file) and only then is renamed into place; an older set in the
+target folder stays untouched until the new one is complete.
+:class:`~projects.fgvc_aam.datasets.CUBWithBoxes` refuses a generated set
+whose files do not match its manifest.
 """
+import hashlib
 import json
 import math
 import os
 import os.path as osp
+import re
+import shutil
+import tempfile
+import warnings
 from typing import Dict, List, Sequence, Tuple, Union
 
 import cv2
@@ -48,7 +60,7 @@ import numpy as np
 __all__ = [
     'make_synthetic_fgvc', 'render_bird_image', 'class_attributes',
     'synthetic_fgvc_is_complete', 'image_rng', 'check_output_folder',
-    'DEFAULT_PARAMS', 'PRETRAIN_PARAMS', 'ATTRIBUTES'
+    'write_manifest', 'DEFAULT_PARAMS', 'PRETRAIN_PARAMS', 'ATTRIBUTES'
 ]
 
 GENERATOR_VERSION = 2  # 2: stronger part attributes (tail, wing, stripes)
@@ -56,6 +68,14 @@ META_FILE = 'synthetic_fgvc.json'
 # Written first, before any other file: a folder that holds it (or the meta
 # file of older versions) was made by this generator and may be rewritten.
 MARKER_FILE = '.synthetic_fgvc_generator'
+# Written last: every file of the set with its size and SHA-256; the data
+# set refuses a generated folder whose files do not match it (the format is
+# read by projects/fgvc_aam/datasets/generated_set.py).
+MANIFEST_FILE = 'synthetic_fgvc_manifest.json'
+MANIFEST_FORMAT = 'fgvc_aam synthetic set manifest 1'
+# the generator's own files in a set folder (anything else is the user's)
+_OWN_IMAGE = re.compile(r'^images/\d{3}\.[^/]+/[^/]+_\d{4}\.jpg$')
+_PARTIAL = '.partial-'
 ANNOTATION_FILES = ('images.txt', 'image_class_labels.txt',
                     'train_test_split.txt', 'classes.txt',
                     'bounding_boxes.txt')
@@ -439,12 +459,24 @@ def _normalise(params: Dict) -> Dict:
     return p
 
 
+def _manifest_sizes_match(out_dir: str) -> bool:
+    """The manifest exists and every file it lists has its size."""
+    try:
+        with open(osp.join(out_dir, MANIFEST_FILE)) as f:
+            manifest = json.load(f)
+        return manifest['format'] == MANIFEST_FORMAT and all(
+            osp.getsize(osp.join(out_dir, rel)) == entry['size']
+            for rel, entry in manifest['files'].items())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
 def synthetic_fgvc_is_complete(out_dir: str, **params) -> bool:
     """True if ``out_dir`` holds a finished data set made with ``params``.
 
-    Finished means: the meta file (written last) records the same
-    parameters and generator version, every annotation file exists and
-    every image listed in ``images.txt`` exists.
+    Finished means: the meta file records the same parameters and
+    generator version, every annotation file exists, every image listed in
+    ``images.txt`` exists and every file the manifest lists has its size.
     """
     p = dict(DEFAULT_PARAMS)
     p.update(params)
@@ -464,7 +496,8 @@ def synthetic_fgvc_is_complete(out_dir: str, **params) -> bool:
     with open(osp.join(out_dir, 'images.txt')) as f:
         rels = [line.split()[1] for line in f if line.strip()]
     return len(rels) == p['num_classes'] * p['images_per_class'] and all(
-        osp.isfile(osp.join(out_dir, 'images', r)) for r in rels)
+        osp.isfile(osp.join(out_dir, 'images', r))
+        for r in rels) and _manifest_sizes_match(out_dir)
 
 
 def check_output_folder(out_dir: str) -> None:
@@ -472,9 +505,15 @@ def check_output_folder(out_dir: str) -> None:
 
     Allowed: a missing or empty folder, or one that holds ``MARKER_FILE``
     (or ``META_FILE``, written by every version). Anything else (e.g. a real
-    CUB-200-2011 tree) raises ``FileExistsError`` naming the folder and what
-    was found there, before a byte is written.
+    CUB-200-2011 tree, or a symbolic link: never written through) raises
+    ``FileExistsError`` naming the folder and what was found there, before
+    a byte is written.
     """
+    if osp.islink(out_dir):
+        raise FileExistsError(
+            f'make_synthetic_fgvc: output {out_dir!r} is a symbolic link '
+            f'(to {os.readlink(out_dir)!r}); the generator never writes '
+            'through a link: pass the real folder.')
     if not osp.lexists(out_dir):
         return
     if not osp.isdir(out_dir):
@@ -491,6 +530,159 @@ def check_output_folder(out_dir: str) -> None:
         f'is not empty ({shown}) and was not made by this generator (no '
         f'{MARKER_FILE!r} or {META_FILE!r} in it). Nothing was written; '
         'choose a new or empty folder.')
+
+
+def _walk_files(root: str) -> List[str]:
+    """'/'-separated paths of the files (and links) under ``root``."""
+    found = []
+    for dirpath, dirs, files in os.walk(root):
+        rel_dir = osp.relpath(dirpath, root)
+        for name in files + [d for d in dirs
+                             if osp.islink(osp.join(dirpath, d))]:
+            rel = name if rel_dir == '.' else osp.join(rel_dir, name)
+            found.append(rel.replace(os.sep, '/'))
+    return sorted(found)
+
+
+def write_manifest(root: str) -> str:
+    """Write ``MANIFEST_FILE``: size and SHA-256 of every file of the set
+    (all but the marker and the manifest); returns its path."""
+    files = {}
+    for rel in _walk_files(root):
+        if rel in (MANIFEST_FILE, MARKER_FILE):
+            continue
+        with open(osp.join(root, rel), 'rb') as f:  # small files
+            data = f.read()
+        files[rel] = dict(size=len(data),
+                          sha256=hashlib.sha256(data).hexdigest())
+    path = osp.join(root, MANIFEST_FILE)
+    with open(path + '.tmp', 'w', newline='\n') as f:
+        json.dump(dict(format=MANIFEST_FORMAT, hash='sha256', files=files),
+                  f, indent=0, sort_keys=True)
+        f.write('\n')
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(path + '.tmp', path)
+    return path
+
+
+def _is_generated(rel: str) -> bool:
+    """Whether ``rel`` (in a set folder) is one of the generator's files."""
+    return rel in ANNOTATION_FILES + (META_FILE, MARKER_FILE,
+                                      MANIFEST_FILE) or bool(
+                                          _OWN_IMAGE.match(rel))
+
+
+def _remove_stale_partials(parent: str, base: str) -> None:
+    """Remove temporary folders that killed generator runs left behind
+    (their process is gone; they hold the generator's marker)."""
+    prefix = f'.{base}{_PARTIAL}'
+    for name in os.listdir(parent):
+        path = osp.join(parent, name)
+        pid = name[len(prefix):].split('-', 1)[0]
+        if not name.startswith(prefix) or not pid.isdigit() or \
+                osp.islink(path) or not osp.isfile(
+                    osp.join(path, MARKER_FILE)):
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _put_in_place(new: str, out_dir: str) -> None:
+    """Rename the finished set ``new`` to ``out_dir``. An older set there
+    is renamed aside first; the user's own files in it are moved into the
+    new set, then the old set's files are removed."""
+    if osp.isdir(out_dir) and not os.listdir(out_dir):
+        os.rmdir(out_dir)
+    if not osp.lexists(out_dir):
+        os.rename(new, out_dir)
+        return
+    parent, base = osp.split(out_dir)
+    old = tempfile.mkdtemp(prefix=f'.{base}.old-', dir=parent)
+    os.rename(out_dir, old)  # replaces the empty folder just made
+    os.rename(new, out_dir)
+    kept = []
+    for rel in _walk_files(old):
+        src, dst = osp.join(old, rel), osp.join(out_dir, rel)
+        if _is_generated(rel):
+            os.remove(src)
+        elif osp.lexists(dst):
+            kept.append(rel)
+        else:
+            os.makedirs(osp.dirname(dst), exist_ok=True)
+            os.rename(src, dst)  # moves a link itself, never its target
+    for dirpath, _, _ in sorted(os.walk(old), reverse=True):
+        if not os.listdir(dirpath):
+            os.rmdir(dirpath)
+    if kept:
+        warnings.warn(f'make_synthetic_fgvc: kept the previous set\'s files '
+                      f'{kept[:5]} in {old!r}: the new set has files of the '
+                      'same names')
+
+
+def _write_set(root: str, params: Dict, names: List[str]) -> np.ndarray:
+    """Write every file of the set into ``root``, the manifest last."""
+    seed, first_class = params['seed'], params['first_class']
+    images_per_class = params['images_per_class']
+    with open(osp.join(root, MARKER_FILE), 'w', newline='\n') as f:
+        f.write('made by fgvc_aam_tools/synthetic_fgvc.py; '
+                'the generator may rewrite this folder\n')
+    img_lines, label_lines, split_lines, box_lines = [], [], [], []
+    boxes = []
+    encode = [int(cv2.IMWRITE_JPEG_QUALITY), params['jpeg_quality']]
+    img_id = 0
+    for label, name in enumerate(names):
+        attr_class = first_class + label  # the absolute class
+        os.makedirs(osp.join(root, 'images', name), exist_ok=True)
+        split_rng = np.random.default_rng([seed, 0, attr_class])
+        is_train = np.zeros(images_per_class, bool)
+        is_train[split_rng.permutation(images_per_class)
+                 [:params['train_per_class']]] = True
+        for k in range(images_per_class):
+            img_id += 1
+            img, box = render_bird_image(
+                attr_class, image_rng(seed, attr_class, k),
+                params['image_size'], params['object_size_range'],
+                params['max_rotation'], params['clutter'], params['jitter'])
+            rel = f'{name}/{name.split(".", 1)[1]}_{k + 1:04d}.jpg'
+            ok, buf = cv2.imencode('.jpg', img, encode)
+            assert ok, f'JPEG encoding failed for {rel}'
+            with open(osp.join(root, 'images', rel), 'wb') as f:
+                f.write(buf.tobytes())
+            x1, y1, x2, y2 = box
+            img_lines.append(f'{img_id} {rel}')
+            label_lines.append(f'{img_id} {label + 1}')
+            split_lines.append(f'{img_id} {int(is_train[k])}')
+            box_lines.append(
+                f'{img_id} {x1:.1f} {y1:.1f} {x2 - x1:.1f} {y2 - y1:.1f}')
+            boxes.append(box)
+    files = {
+        'images.txt': img_lines,
+        'image_class_labels.txt': label_lines,
+        'train_test_split.txt': split_lines,
+        'classes.txt': [f'{i + 1} {n}' for i, n in enumerate(names)],
+        'bounding_boxes.txt': box_lines,
+    }
+    for fname, lines in files.items():
+        with open(osp.join(root, fname), 'w', newline='\n') as f:
+            f.write('\n'.join(lines) + '\n')
+    meta = dict(
+        version=GENERATOR_VERSION,
+        params=_normalise(params),
+        classes={
+            n: class_attributes(first_class + i)
+            for i, n in enumerate(names)
+        })
+    with open(osp.join(root, META_FILE), 'w', newline='\n') as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+        f.write('\n')
+    write_manifest(root)
+    return np.asarray(boxes)
 
 
 def make_synthetic_fgvc(out_dir: str,
@@ -516,8 +708,10 @@ def make_synthetic_fgvc(out_dir: str,
     Args:
         out_dir: target folder (created if needed): missing, empty, or made
             by this generator (see :func:`check_output_folder`); anything
-            else is refused before a byte is written. Only the files of the
-            data set are (over)written; nothing else is deleted.
+            else is refused before a byte is written. The set is written
+            into a temporary sibling folder and renamed into place when
+            complete; an older set there is replaced only then (the user's
+            own files in it are moved into the new one).
         num_classes: number of classes (attribute combinations, see the
             module docstring), in [2, 512].
         images_per_class: images per class.
@@ -548,64 +742,21 @@ def make_synthetic_fgvc(out_dir: str,
     _check_params(params)
     check_output_folder(out_dir)
     names = _class_names(num_classes, first_class)
-    os.makedirs(out_dir, exist_ok=True)
-    marker = osp.join(out_dir, MARKER_FILE)
-    if not osp.isfile(marker):
-        with open(marker, 'w', newline='\n') as f:
-            f.write('made by fgvc_aam_tools/synthetic_fgvc.py; '
-                    'the generator may rewrite this folder\n')
-    # Remove an old meta file first so an interrupted run never looks done.
-    meta_path = osp.join(out_dir, META_FILE)
-    if osp.isfile(meta_path):
-        os.remove(meta_path)
-    img_lines, label_lines, split_lines, box_lines = [], [], [], []
-    boxes = []
-    encode = [int(cv2.IMWRITE_JPEG_QUALITY), jpeg_quality]
-    img_id = 0
-    for label, name in enumerate(names):
-        attr_class = first_class + label  # the absolute class
-        os.makedirs(osp.join(out_dir, 'images', name), exist_ok=True)
-        split_rng = np.random.default_rng([seed, 0, attr_class])
-        is_train = np.zeros(images_per_class, bool)
-        is_train[split_rng.permutation(images_per_class)
-                 [:train_per_class]] = True
-        for k in range(images_per_class):
-            img_id += 1
-            img, box = render_bird_image(
-                attr_class, image_rng(seed, attr_class, k), image_size,
-                object_size_range, max_rotation, clutter, jitter)
-            rel = f'{name}/{name.split(".", 1)[1]}_{k + 1:04d}.jpg'
-            ok, buf = cv2.imencode('.jpg', img, encode)
-            assert ok, f'JPEG encoding failed for {rel}'
-            with open(osp.join(out_dir, 'images', rel), 'wb') as f:
-                f.write(buf.tobytes())
-            x1, y1, x2, y2 = box
-            img_lines.append(f'{img_id} {rel}')
-            label_lines.append(f'{img_id} {label + 1}')
-            split_lines.append(f'{img_id} {int(is_train[k])}')
-            box_lines.append(
-                f'{img_id} {x1:.1f} {y1:.1f} {x2 - x1:.1f} {y2 - y1:.1f}')
-            boxes.append(box)
-    files = {
-        'images.txt': img_lines,
-        'image_class_labels.txt': label_lines,
-        'train_test_split.txt': split_lines,
-        'classes.txt': [f'{i + 1} {n}' for i, n in enumerate(names)],
-        'bounding_boxes.txt': box_lines,
-    }
-    for fname, lines in files.items():
-        with open(osp.join(out_dir, fname), 'w', newline='\n') as f:
-            f.write('\n'.join(lines) + '\n')
-    meta = dict(
-        version=GENERATOR_VERSION,
-        params=_normalise(params),
-        classes={
-            n: class_attributes(first_class + i)
-            for i, n in enumerate(names)
-        })
-    with open(meta_path, 'w', newline='\n') as f:
-        json.dump(meta, f, indent=1, sort_keys=True)
-        f.write('\n')
+    target = osp.abspath(out_dir)
+    parent, base = osp.split(target)
+    os.makedirs(parent, exist_ok=True)
+    _remove_stale_partials(parent, base)
+    tmp = tempfile.mkdtemp(prefix=f'.{base}{_PARTIAL}{os.getpid()}-',
+                           dir=parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's folder is private
+        boxes = _write_set(tmp, params, names)
+        _put_in_place(tmp, target)
+    finally:
+        if osp.isdir(tmp):  # an error or Ctrl-C before the rename
+            shutil.rmtree(tmp, ignore_errors=True)
     if return_boxes:
-        return out_dir, np.asarray(boxes)
+        return out_dir, boxes
     return out_dir

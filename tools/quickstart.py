@@ -60,7 +60,11 @@ def main() -> None:
 
     with open(osp.join(ROOT, args.work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
-    metrics_file = osp.join(args.work_dir, 'test_metrics.json')
+    # tools/test.py never overwrites: a rerun writes test_metrics_2.json...
+    metrics_file, n = osp.join(args.work_dir, 'test_metrics.json'), 1
+    while osp.lexists(osp.join(ROOT, metrics_file)):
+        n += 1
+        metrics_file = osp.join(args.work_dir, f'test_metrics_{n}.json')
     run([sys.executable, 'tools/test.py', args.config, checkpoint,
          '--work-dir', args.work_dir, '--out', metrics_file,
          '--out-item', 'metrics', '--cfg-options', *data_opt])

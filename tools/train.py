@@ -5,7 +5,8 @@ run-time fixes of :mod:`fgvc_aam_tools.runtime_fixes` (checkpoints that
 plain mmengine wrote loadable with torch >= 2.6, CPU data-parallel runs
 under ``torchrun``, ``num_workers=0`` without the ``persistent_workers``
 error) and the guards that lose nothing (one run per work dir, no
-overwritten checkpoints, ``--resume`` from the newest intact checkpoint).
+overwritten checkpoints, ``--resume`` from the newest intact checkpoint);
+its flags are checked before any work (:mod:`fgvc_aam_tools.tool_args`).
 """
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
@@ -14,12 +15,13 @@ from mmengine.runner import Runner
 from fgvc_aam_tools.caching_malloc import enable_caching_malloc
 from fgvc_aam_tools.runtime_fixes import finish_data_parallel_run
 from fgvc_aam_tools.runtime_setup import load_mmpretrain_tool, prepare_runtime
+from fgvc_aam_tools.tool_args import check_train_args
 
 
 def main() -> None:
     enable_caching_malloc()  # FGVC_AAM_CACHING_MALLOC=0 opts out
     upstream = load_mmpretrain_tool('train')
-    args = upstream.parse_args()
+    args = check_train_args(upstream.parse_args())
     cfg = upstream.merge_args(Config.fromfile(args.config), args)
     prepare_runtime(cfg)
     runner = (Runner.from_cfg(cfg)

@@ -69,11 +69,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    choices=['raw', 'object', 'sum'])
     args = p.parse_args(argv)
     res = evaluate(args.config, args.checkpoint, args.branches)
-    tmp = args.out + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(res, f, indent=1)
-    import os
-    os.replace(tmp, args.out)
+    from .results import write_result
+    write_result(args.out, res)  # atomic, never through a link
     print(json.dumps(res))
     return 0
 

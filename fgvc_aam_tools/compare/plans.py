@@ -35,6 +35,7 @@ from .budget import (LOADERS, carve_validation, datasets_of, evaluators,
                      num_classes_of, pretrained_of, rescale_epochs,
                      set_input_size, set_num_classes, set_pretrained)
 from .pretrain import STABLE_PATH
+from .results import read_result
 from .runs import complexity, signature
 
 # the repository (configs/, tools/): the package is installed from it
@@ -304,8 +305,7 @@ def prepare_run_dir(run_dir: str, sig: str, retrain: bool) -> None:
     os.makedirs(run_dir, exist_ok=True)
     old = osp.join(run_dir, 'result.json')
     if osp.isfile(old) and not retrain:
-        with open(old) as f:
-            prev = json.load(f)
+        prev = read_result(old)
         if prev.get('signature') != sig:
             raise RuntimeError(
                 f'compare_methods: {run_dir} holds a finished run of '

@@ -21,6 +21,7 @@ from typing import Dict, List
 from mmengine.config import Config
 
 from .budget import input_shape_of
+from .results import RESULT_FILE, has_metrics, read_result, write_result
 
 # the repository (configs/, tools/): the package is installed from it
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -227,8 +228,8 @@ def execute(run: dict, progress: Progress, threads: int) -> dict:
                                     run['images_per_iter']))
         if evaluation is not None:
             result['evaluation'] = evaluation
-        with open(osp.join(run_dir, 'result.json'), 'w') as f:
-            json.dump(result, f, indent=1)
+        returncode = record_result(run, result, env, log_path)
+        result['returncode'] = returncode
     result.update(run['complexity'])
     result['run_dir'] = run_dir
     progress.done[run['key']] = wall
@@ -246,6 +247,52 @@ def execute(run: dict, progress: Progress, threads: int) -> dict:
     return result
 
 
+def evaluate_missing_metrics(run: dict, result: dict, env: dict,
+                             log_path: str) -> int:
+    """A run whose training left no validation (e.g. killed after its last
+    checkpoint, then resumed with nothing to train): evaluate the last
+    checkpoint on the val split; its metrics go into ``result``."""
+    with open(log_path, 'a') as log:
+        proc = subprocess.run(evaluate_command(run), cwd=ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        return proc.returncode
+    with open(osp.join(run['run_dir'], 'eval.json')) as f:
+        result.update(json.load(f)['own']['val'])
+    result['metrics_from'] = 'eval.json (val split, last checkpoint)'
+    return 0
+
+
+def record_result(run: dict, result: dict, env: dict, log_path: str) -> int:
+    """Write ``result.json`` only with metrics (evaluated here when the
+    training logged none); the run's exit status (non-zero: not done)."""
+    returncode = 0
+    if not has_metrics(result) and not run.get('evaluate'):
+        returncode = evaluate_missing_metrics(run, result, env, log_path)
+    if returncode == 0 and not has_metrics(result):
+        returncode = 1
+        with open(log_path, 'a') as log:
+            log.write('compare_methods: the run recorded no metrics; not '
+                      'marked done\n')
+    if returncode == 0:
+        write_result(osp.join(run['run_dir'], RESULT_FILE), result)
+    return returncode
+
+
+def finished_result(run: dict):
+    """The run's result record if it is done (metrics written), else None;
+    a broken ``result.json`` raises, naming it."""
+    path = osp.join(run['run_dir'], RESULT_FILE)
+    if not osp.lexists(path):
+        return None
+    res = read_result(path)
+    if not has_metrics(res):
+        print(f'{path}: no metrics recorded; evaluating the run again',
+              flush=True)
+        return None
+    return res
+
+
 def run_all(runs: List[dict], jobs: int, threads=None, dry_run=False,
             report_only=False) -> List[dict]:
     """Train what is not finished (each run folder once); all results."""
@@ -254,10 +301,8 @@ def run_all(runs: List[dict], jobs: int, threads=None, dry_run=False,
         if run['run_dir'] in seen:
             continue
         seen.add(run['run_dir'])
-        path = osp.join(run['run_dir'], 'result.json')
-        if osp.isfile(path):
-            with open(path) as f:
-                res = json.load(f)
+        res = finished_result(run)
+        if res is not None:
             res.update(run['complexity'])
             res['run_dir'] = run['run_dir']
             results.append(res)

@@ -241,3 +241,55 @@ def test_tools_refuse_folder_they_did_not_make(tmp_path, tool):
     assert root in proc.stderr and 'images.txt' in proc.stderr
     assert snapshot(root) == before
     assert not osp.exists(tmp_path / 'work')
+
+
+def _partials(parent: str) -> list:
+    return [n for n in os.listdir(parent) if '.partial-' in n]
+
+
+@pytest.mark.reliability
+def test_killed_regeneration_leaves_the_old_set_whole(tmp_path):
+    """Issue 22: ``--seed 2 --force`` killed mid-way over a seed-1 set left
+    new images beside the old boxes. Now the new set grows in a temporary
+    sibling folder: the old one is byte-identical (and complete) after the
+    kill, and the next run replaces it and removes the killed run's
+    leftovers."""
+    import signal
+    import time
+    out = str(tmp_path / 'set')
+    params = dict(num_classes=2, images_per_class=200, train_per_class=100,
+                  image_size=64)
+    make_synthetic_fgvc(out, seed=1, **params)
+    before = snapshot(out)
+    args = ['--out', out, '--num-classes', '2', '--images-per-class', '200',
+            '--train-per-class', '100', '--image-size', '64', '--seed', '2',
+            '--force']
+    proc = subprocess.Popen(
+        [sys.executable, 'tools/dataset_converters/make_synthetic_fgvc.py',
+         *args], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        written = [osp.join(dp, f) for p in _partials(str(tmp_path))
+                   for dp, _, fs in os.walk(tmp_path / p) for f in fs]
+        if len(written) >= 20:  # mid-way through the images
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, 'the generator ended before the kill'
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert snapshot(out) == before
+    assert synthetic_fgvc_is_complete(out, seed=1, **params)
+    assert _partials(str(tmp_path))  # what the killed run left aside
+    assert 'wrote 400 images' in _cli(*args)
+    assert synthetic_fgvc_is_complete(out, seed=2, **params)
+    assert sorted(os.listdir(tmp_path)) == ['set']
+
+
+def test_links_are_never_followed(tmp_path):
+    real = make_synthetic_fgvc(str(tmp_path / 'real'), **SMALL)
+    before = snapshot(real)
+    link = tmp_path / 'link'
+    link.symlink_to(real)
+    with pytest.raises(FileExistsError, match='symbolic link'):
+        make_synthetic_fgvc(str(link), seed=3, **SMALL)
+    assert snapshot(real) == before

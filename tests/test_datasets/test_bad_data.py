@@ -15,6 +15,8 @@ from mmpretrain.registry import DATASETS, HOOKS, MODELS
 import projects.fgvc_aam  # noqa: F401
 from projects.fgvc_aam.datasets import (CUBWithBoxes, DataValidationError,
                                         check_num_classes)
+from projects.fgvc_aam.datasets.generated_set import (MANIFEST_FILE,
+                                                      MARKER_FILE)
 
 from tests.helpers import TINY_SYNTHETIC, read_lines, snapshot, write_lines
 
@@ -23,8 +25,12 @@ N_CLASSES = TINY_SYNTHETIC['num_classes']
 
 @pytest.fixture
 def root(synthetic_root, tmp_path):
+    """A copy of the tiny set as a plain CUB tree (like real CUB: without
+    the generator's marker and manifest, which would refuse every edit)."""
     dst = str(tmp_path / 'data')
     shutil.copytree(synthetic_root, dst)
+    for name in (MARKER_FILE, MANIFEST_FILE):
+        os.remove(osp.join(dst, name))
     return dst
 
 
@@ -95,6 +101,26 @@ def test_same_image_listed_twice(root):
     _raises(root, r'images\.txt line 6', 'listed twice', 'line 2')
 
 
+@pytest.mark.parametrize('spelling', ['dot', 'dotdot', 'case'])
+def test_same_image_listed_twice_under_another_spelling(root, spelling):
+    """``dir/./x.jpg``, ``a/../dir/x.jpg`` and ``DIR/X.JPG`` are the image
+    of another line (normalised before the duplicate check; case: the same
+    file on a case-insensitive disk), not a new one in the other split."""
+    rel = read_lines(osp.join(root, 'images.txt'))[1].split()[1]
+    folder, name = rel.split('/')
+    other = {'dot': f'{folder}/./{name}',
+             'dotdot': f'{folder}/../{folder}/{name}',
+             'case': rel.upper()}[spelling]
+    _edit(root, 'images.txt', 6, f'6 {other}')
+    _raises(root, r'images\.txt line 6', 'listed twice', 'line 2',
+            re.escape(repr(other)))
+
+
+def test_image_path_leaving_the_images_folder(root):
+    _edit(root, 'images.txt', 6, '6 ../classes.txt')
+    _raises(root, r'images\.txt line 6', 'leaves the images folder')
+
+
 def test_split_file_references_missing_image_id(root):
     _edit(root, 'train_test_split.txt', 7, '99 1')
     _raises(root, r'train_test_split\.txt line 7', 'image id 99',
@@ -118,6 +144,16 @@ def test_split_references_missing_image_file(root):
     msg = _raises(root, rf'images\.txt line {line}\b', 'does not exist')
     # also with the image checks switched off
     assert msg == _raises(root, verify_images='none')
+
+
+def test_missing_image_of_the_other_split_is_refused(root):
+    """An annotation whose image is missing is refused whichever split is
+    loaded (on main only the loaded split's images were looked at)."""
+    split = read_lines(osp.join(root, 'train_test_split.txt'))
+    line = next(i for i, s in enumerate(split, 1) if s.split()[1] == '0')
+    os.remove(_image_path(root, line))
+    _raises(root, rf'images\.txt line {line}\b', 'does not exist',
+            re.escape(_image_path(root, line)), split='train')
 
 
 @pytest.mark.parametrize('label', ['0', str(N_CLASSES + 1), 'x'])

@@ -90,3 +90,32 @@ def test_unknown_hook_argument_is_refused(where, hook, bad, allowed):
         prepare_runtime(cfg, training=False)
     msg = str(info.value)
     assert where in msg and f'{bad}=' in msg and allowed in msg
+
+
+@pytest.mark.parametrize('constructor', [
+    'NamedGroupOptimWrapperConstructor', 'DefaultOptimWrapperConstructor'])
+def test_custom_key_matching_no_parameter_is_refused(constructor):
+    """Issue 22: ``bakcbone`` matched nothing and the backbone trained at
+    the base (head) lr. Refused before training, naming the closest names
+    (difflib over the model's module and parameter names)."""
+    cfg = _cfg(**{
+        'optim_wrapper.constructor': constructor,
+        'optim_wrapper.paramwise_cfg.custom_keys': {
+            'head': dict(lr_mult=10.0), 'bakcbone': dict(lr_mult=0.1)}})
+    cfg.optim_wrapper.paramwise_cfg.pop('default_group')
+    if constructor == 'DefaultOptimWrapperConstructor':
+        with pytest.raises(KeyError) as info:
+            prepare_runtime(cfg, training=False)
+    else:  # checked on the runner's model, when the optimizer is built
+        prepare_runtime(cfg, training=False)
+        from mmpretrain.registry import MODELS
+        model = MODELS.build(cfg.model)
+        constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+            type=constructor, optim_wrapper_cfg=dict(
+                type='OptimWrapper', optimizer=cfg.optim_wrapper.optimizer),
+            paramwise_cfg=cfg.optim_wrapper.paramwise_cfg))
+        with pytest.raises(KeyError) as info:
+            constructor(model)
+    msg = str(info.value)
+    assert "custom_keys['bakcbone'] matches no parameter" in msg, msg
+    assert "closest names: 'backbone'" in msg, msg

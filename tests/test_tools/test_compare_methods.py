@@ -540,3 +540,83 @@ def test_only_trains_the_named_rows_and_refuses_unknown_ones(tmp_path,
     assert 'overflow=literal' in out
     with pytest.raises(ValueError, match='no such row'):
         cli.main(common + ['--only', 'overflow=easy'])
+
+
+# --------------------------------------------------------------------------
+# A run is done only when its metrics are written (issue 22)
+# --------------------------------------------------------------------------
+def _fake_run(tmp_path, monkeypatch, evaluation_script):
+    """A scratch-regime run whose 'training' exits 0 and logs nothing (as a
+    resume after a kill between the last checkpoint and the validation),
+    and whose evaluation runs ``evaluation_script``."""
+    run_dir = str(tmp_path / 'run')
+    os.makedirs(run_dir)
+    monkeypatch.setattr(runs, 'train_command',
+                        lambda *a: [sys.executable, '-c', 'pass'])
+    monkeypatch.setattr(runs, 'evaluate_command',
+                        lambda run: [sys.executable, '-c',
+                                     evaluation_script, run['run_dir']])
+    run = dict(run_dir=run_dir, label='x', cfg_path='c.py', gpus=0,
+               epochs=1, config='c.py', name='x', seed=0, signature='s',
+               images_per_iter=4, complexity={}, key='x#0', jobs=1,
+               evaluate=False)
+    return run, osp.join(run_dir, 'result.json')
+
+
+def test_run_without_metrics_is_not_done(tmp_path, monkeypatch):
+    """On main such a run was written as done ("top-1 nan", a row of
+    '-'), and only --retrain cleared it."""
+    run, path = _fake_run(tmp_path, monkeypatch, 'import sys; sys.exit(3)')
+    res = runs.execute(run, runs.Progress([run]), 1)
+    assert res['returncode'] != 0
+    assert not osp.exists(path)
+    assert runs.run_all([run], 1, dry_run=True) == []  # still to do
+
+
+def test_run_without_logged_metrics_is_evaluated(tmp_path, monkeypatch):
+    script = ('import json, os, sys; json.dump(dict(own=dict(val=dict('
+              'top1=42.5, top5=90.0))), open(os.path.join(sys.argv[1], '
+              '"eval.json"), "w"))')
+    run, path = _fake_run(tmp_path, monkeypatch, script)
+    res = runs.execute(run, runs.Progress([run]), 1)
+    assert res['returncode'] == 0
+    with open(path) as f:
+        written = json.load(f)
+    assert (written['top1'], written['top5']) == (42.5, 90.0)
+    assert [r['top1'] for r in runs.run_all([run], 1, dry_run=True)] == [
+        42.5]
+
+
+def test_metric_less_result_is_evaluated_again(tmp_path, monkeypatch):
+    run, path = _fake_run(tmp_path, monkeypatch, 'pass')
+    with open(path, 'w') as f:
+        json.dump(dict(returncode=0, signature='s', final_loss=1.0), f)
+    assert runs.run_all([run], 1, dry_run=True) == []  # in the to-do list
+
+
+def test_truncated_result_names_the_file(tmp_path, monkeypatch):
+    run, path = _fake_run(tmp_path, monkeypatch, 'pass')
+    with open(path, 'w') as f:
+        f.write('{"top1": 41.0, "config": "c.p')
+    with pytest.raises(ValueError) as info:
+        runs.run_all([run], 1, dry_run=True)
+    assert path in str(info.value) and 'not a complete result' in str(
+        info.value)
+    with pytest.raises(ValueError, match=path):
+        plans.prepare_run_dir(run['run_dir'], 's', retrain=False)
+
+
+def test_result_is_written_atomically_never_through_a_link(tmp_path):
+    from fgvc_aam_tools.compare.results import write_result
+    path = str(tmp_path / 'result.json')
+    write_result(path, dict(top1=1.0))
+    with open(path) as f:
+        assert json.load(f) == dict(top1=1.0)
+    assert os.listdir(tmp_path) == ['result.json']  # no temporary left
+    target = tmp_path / 'elsewhere.json'
+    target.write_text('mine')
+    os.remove(path)
+    os.symlink(target, path)
+    with pytest.raises(ValueError, match='symbolic link'):
+        write_result(path, dict(top1=2.0))
+    assert target.read_text() == 'mine'

@@ -10,7 +10,8 @@ import shutil
 import pytest
 
 from tests.helpers import (ROOT, TINY_CONFIG, data_options, free_port,
-                           python_tool, root_and_classes, run, scalars)
+                           python_tool, root_and_classes, run, scalars,
+                           snapshot)
 
 pytestmark = pytest.mark.slow
 
@@ -139,3 +140,25 @@ def test_quickstart_tool_generates_trains_tests_and_reruns(tmp_path):
     assert '--resume' in again.stdout
     with open(osp.join(work, 'test_metrics.json')) as f:
         assert json.load(f) == metrics
+
+
+def test_test_tool_never_writes_over_a_training(trained, synthetic_root,
+                                                tmp_path):
+    """Issue 22: tools/test.py --work-dir pointed at a training's work dir
+    overwrote its saved config. Now every file there is untouched and the
+    test writes into a new WORK_DIR/test_<timestamp>/ (config dump, logs)."""
+    root, num_classes = root_and_classes(synthetic_root)
+    work_dir = str(tmp_path / 'work')
+    shutil.copytree(trained, work_dir)
+    before = snapshot(work_dir)
+    assert osp.basename(TINY_CONFIG) in before  # the training's config
+    python_tool('tools/test.py', TINY_CONFIG,
+                osp.join(work_dir, 'epoch_2.pth'), '--work-dir', work_dir,
+                '--cfg-options', *data_options(root, num_classes))
+    after = snapshot(work_dir)
+    assert {k: after.get(k) for k in before} == before
+    new = sorted(set(after) - set(before))
+    folder = new[0]
+    assert re.fullmatch(r'test_\d{8}_\d{6}(_\d+)?', folder), new
+    assert all(k == folder or k.startswith(folder + osp.sep) for k in new)
+    assert osp.join(folder, osp.basename(TINY_CONFIG)) in new

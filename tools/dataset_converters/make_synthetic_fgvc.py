@@ -9,9 +9,11 @@ Example::
 Does nothing if ``--out`` already holds a complete data set made with the
 same parameters (use ``--force`` to regenerate). Writes only into a new or
 empty folder or one this generator made (it leaves a marker file); any other
-folder (e.g. a real CUB-200-2011) is refused before a byte is written. Never
-deletes files: a folder it made only gets the data set's own files
-(over)written.
+folder (e.g. a real CUB-200-2011, or a symbolic link) is refused before a
+byte is written. The set is written into a temporary sibling folder, ends
+with a manifest (size and SHA-256 of every file) and is renamed into place
+when complete: an interrupted run leaves the previous set as it was. The
+user's own files in a folder it made are kept.
 """
 import argparse
 import sys

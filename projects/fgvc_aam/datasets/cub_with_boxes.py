@@ -1,5 +1,7 @@
 """CUB-200-2011 with class names from ``classes.txt``, optional bounding
 boxes and strict validation of the annotation files."""
+import os.path as osp
+import posixpath
 import re
 from typing import Dict, List, Optional, Tuple
 
@@ -9,6 +11,7 @@ from mmpretrain.datasets import CUB
 from mmpretrain.registry import DATASETS
 
 from ..utils.checks import check_bool, check_choice, check_float
+from .generated_set import check_generated_set
 from .validation import DataValidationError, check_image_file, read_id_file
 
 VERIFY_MODES = ('none', 'header', 'full')
@@ -71,8 +74,11 @@ class CUBWithBoxes(CUB):
     ``images.txt``, split value not 0/1, label outside ``[1, K]`` for the
     ``K`` classes of ``classes.txt``, ``classes.txt`` ids not ``1..K`` or
     disagreeing with the class folders of ``images.txt``, box with
-    ``w <= 0`` / ``h <= 0`` or outside its image, missing, non-image or
-    truncated image file. Nothing is ever written to ``data_root``.
+    ``w <= 0`` / ``h <= 0`` or outside its image, missing image file (of
+    either split), non-image or truncated image file (of the split), an
+    image path listed twice (compared normalised: ``./``, ``..`` and case),
+    a generated set that is not whole (see :mod:`.generated_set`). Nothing
+    is ever written to ``data_root``.
 
     Orientation: images are loaded, checked and boxed in their *stored*
     pixels (a JPEG's EXIF orientation is not applied), the frame of CUB's
@@ -190,14 +196,23 @@ class CUBWithBoxes(CUB):
                     raise DataValidationError(
                         f'{self.ann_file} line {lineno}: image id {idx} has '
                         f'no line in {path}')
-        # Unique image paths (a path under two ids would leak across splits).
-        seen: Dict[str, int] = {}
+        # Unique image paths (a path under two ids would leak across
+        # splits), compared normalised: ``dir/./x.jpg``, ``a/../dir/x.jpg``
+        # and ``DIR/X.jpg`` (same file on a case-insensitive disk) are
+        # ``dir/x.jpg``.
+        seen: Dict[str, Tuple[int, str]] = {}
         for idx, ((rel, ), lineno) in images.items():
-            if rel in seen:
+            key = posixpath.normpath(rel.replace('\\', '/'))
+            if key.startswith(('/', '../')) or key == '..':
+                raise DataValidationError(
+                    f'{self.ann_file} line {lineno}: image path {rel!r} '
+                    'leaves the images folder')
+            if key.lower() in seen:
+                first, first_rel = seen[key.lower()]
                 raise DataValidationError(
                     f'{self.ann_file} line {lineno}: image {rel!r} is listed '
-                    f'twice (also on line {seen[rel]})')
-            seen[rel] = lineno
+                    f'twice (also on line {first} as {first_rel!r})')
+            seen[key.lower()] = (lineno, rel)
         # Split values.
         for idx, ((flag, ), lineno) in splits.items():
             if flag not in ('0', '1'):
@@ -283,6 +298,9 @@ class CUBWithBoxes(CUB):
         """Validate the files, load CUB's list, attach ``gt_bboxes``."""
         self._tables = {}
         try:
+            if isinstance(self.backend, LocalBackend):
+                check_generated_set(self.data_root,
+                                    self.verify_images == 'full')
             images, _, _, boxes = self._check_tables()
             data_list = super().load_data_list()
             if not data_list:
@@ -296,6 +314,12 @@ class CUBWithBoxes(CUB):
                 for idx, (fields, lineno) in images.items()
             }
             local = isinstance(self.backend, LocalBackend)
+            if local:  # every listed image, those of the other split too
+                for path, (idx, lineno) in by_path.items():
+                    if not osp.isfile(path):
+                        raise DataValidationError(
+                            f'{self.ann_file} line {lineno}: image file '
+                            f'{path} does not exist')
             for info in data_list:
                 idx, lineno = by_path[info['img_path']]
                 size = None

@@ -270,6 +270,35 @@ def test_missing_margin_head_fails_before_training(tmp_path):
         runner.train()
 
 
+@pytest.mark.parametrize('k1,k2,train_cfg,effect', [
+    (6, 8, None, 'k1=6 and k2=8 at or beyond the last epoch \\(6\\): the '
+     'margin stays 0'),
+    (2, 6, None, 'k2=6 at or beyond the last epoch \\(6\\): m2=0.5 is '
+     'never used'),
+    (1, 3, dict(by_epoch=False, max_iters=9), 'k2=3 .*last epoch \\(3\\)'),
+])
+def test_milestones_the_run_never_passes_are_refused(tmp_path, k1, k2,
+                                                     train_cfg, effect):
+    """Issue 22: milestones beyond max_epochs kept the margin at 0 (or
+    never reached m2) with no word; refused before training now."""
+    runner, rec = make_runner(tmp_path, dict(STEP, k1=k1, k2=k2),
+                              train_cfg=train_cfg)
+    with pytest.raises(ValueError, match=effect):
+        runner.train()
+    assert rec.rows == []  # nothing was trained
+
+
+def test_deliberate_late_milestones_warn_and_train(tmp_path):
+    runner, rec = make_runner(
+        tmp_path, dict(STEP, k1=6, k2=8, allow_unreached_milestones=True),
+        train_cfg=dict(by_epoch=True, max_epochs=2))
+    runner.train()
+    assert {m for _, _, m in rec.rows} == {0.0}
+    logs = glob.glob(str(tmp_path / '*' / '*.log'))
+    with open(logs[0]) as f:
+        assert 'WARNING - MarginScheduleHook: k1=6 and k2=8' in f.read()
+
+
 # --------------------------------------------------------------- wrappers
 @pytest.fixture
 def gloo_group():
@@ -287,13 +316,14 @@ def test_hook_reaches_inner_head_under_ddp(tmp_path, gloo_group, head_type):
     init_default_scope('mmpretrain')
     model = MODELS.build(model_cfg(head_type))
     wrapped = MMDistributedDataParallel(module=model, device_ids=None)
-    runner, rec = make_runner(tmp_path, STEP, model=wrapped,
+    runner, rec = make_runner(tmp_path, dict(STEP, k1=1, k2=2),
+                              model=wrapped,
                               train_cfg=dict(by_epoch=True, max_epochs=3))
     runner.train()
     assert is_model_wrapper(runner.model)
-    assert per_epoch(rec.rows) == {1: {0.0}, 2: {0.0}, 3: {0.25}}
+    assert per_epoch(rec.rows) == {1: {0.0}, 2: {0.25}, 3: {0.5}}
     torch.testing.assert_close(model.head.margins,
-                               torch.full((NUM_CLASSES, ), 0.25))
+                               torch.full((NUM_CLASSES, ), 0.5))
 
 
 def test_upstream_set_adaptive_margins_hook_fails_under_ddp(gloo_group):

@@ -1,4 +1,5 @@
 """Hook that drives the margin of the AAM loss over training (eqs. 51-54)."""
+import math
 import operator
 from typing import List, Optional, Sequence, Union
 
@@ -61,6 +62,12 @@ class MarginScheduleHook(Hook):
         heads (str | Sequence[str], optional): Dotted attribute paths of the
             heads inside the (unwrapped) model, e.g. ``'head'``. ``None``
             (default) uses every sub-module that has ``set_margins``.
+        allow_unreached_milestones (bool): A milestone ``k1`` or ``k2`` at
+            or beyond the last epoch (``max_epochs``; iteration-based:
+            ``ceil(max_iters / iters_per_epoch)``) means the margin stays 0
+            (``k1``) or ``m2`` is never used (``k2``): refused in
+            ``before_train`` unless this is True (then a warning).
+            Defaults to False.
     """
 
     priority = 'NORMAL'
@@ -73,9 +80,13 @@ class MarginScheduleHook(Hook):
                  k2: float = 60,
                  margin: Optional[float] = None,
                  by_iter: bool = False,
-                 heads: Optional[Union[str, Sequence[str]]] = None) -> None:
+                 heads: Optional[Union[str, Sequence[str]]] = None,
+                 allow_unreached_milestones: bool = False) -> None:
         validate_margin_schedule(schedule, m1, m2, k1, k2, margin)
         check_bool('by_iter', by_iter, 'MarginScheduleHook')
+        check_bool('allow_unreached_milestones', allow_unreached_milestones,
+                   'MarginScheduleHook')
+        self.allow_unreached_milestones = allow_unreached_milestones
         if isinstance(heads, str):
             heads = [heads]
         if heads is not None:
@@ -172,7 +183,33 @@ class MarginScheduleHook(Hook):
 
     def before_train(self, runner) -> None:
         """Runs after ``--resume`` loaded the checkpoint."""
+        self.check_milestones(runner)
         self._apply(runner)
+
+    def check_milestones(self, runner) -> None:
+        """Refuse (or warn about, with ``allow_unreached_milestones``) a
+        milestone the run never passes."""
+        if self.schedule == 'constant':
+            return
+        if _is_iter_based(runner):
+            last = math.ceil(runner.max_iters /
+                             max(len(runner.train_dataloader), 1))
+        else:
+            last = runner.max_epochs
+        late = [f'{name}={value}' for name, value in (('k1', self.k1),
+                                                      ('k2', self.k2))
+                if value >= last]
+        if not late:
+            return
+        effect = ('the margin stays 0 for the whole run' if self.k1 >= last
+                  else f'm2={self.m2} is never used')
+        msg = (f'MarginScheduleHook: {" and ".join(late)} at or beyond the '
+               f'last epoch ({last}): {effect}. Lower the milestone(s) below '
+               'max_epochs, or set allow_unreached_milestones=True if this '
+               'is deliberate.')
+        if not self.allow_unreached_milestones:
+            raise ValueError(msg)
+        runner.logger.warning(msg)
 
     def before_train_epoch(self, runner) -> None:
         self._apply(runner, log=True)

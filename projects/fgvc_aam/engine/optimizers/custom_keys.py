@@ -8,8 +8,16 @@ per-group options (its ``__init__`` arguments, e.g. ``momentum``). The
 constructor checks its own config; our tools check every config before
 anything is written (``fgvc_aam_tools.config_checks``), whatever the
 constructor.
+
+A ``custom_keys`` name (matched by mmengine as a substring of parameter
+names) that is in no parameter name is refused too, naming the closest
+module and parameter names (``bakcbone`` would otherwise leave the backbone
+at the base lr): :func:`check_custom_keys_match`, called with the real
+model by :class:`NamedGroupOptimWrapperConstructor` and, for other
+constructors, by ``fgvc_aam_tools.config_checks``.
 """
-from typing import Optional
+import difflib
+from typing import Iterable, Optional
 
 from ...utils.signatures import init_arguments, registered_class
 
@@ -40,3 +48,26 @@ def check_custom_keys(optim_wrapper: Optional[dict],
             raise KeyError(
                 f'{where}.paramwise_cfg.custom_keys[{pattern!r}]: unknown '
                 f'key(s) {shown}; allowed: {", ".join(allowed)}')
+
+
+def check_custom_keys_match(custom_keys: Optional[dict],
+                            param_names: Iterable[str],
+                            where: str = 'optim_wrapper') -> None:
+    """Raise ``KeyError`` for a ``custom_keys`` name that is a substring of
+    no parameter name (mmengine's match), naming the closest names."""
+    names = list(param_names)
+    candidates = set()
+    for name in names:
+        parts = name.split('.')
+        candidates.update(parts)
+        candidates.update('.'.join(parts[:i]) for i in range(1, len(parts)))
+    for key in custom_keys or {}:
+        if any(key in name for name in names):
+            continue
+        close = difflib.get_close_matches(key, sorted(candidates), n=3,
+                                          cutoff=0.6)
+        raise KeyError(
+            f'{where}.paramwise_cfg.custom_keys[{key!r}] matches no '
+            f'parameter of the model ({len(names)} parameters), so its '
+            'settings would be ignored; closest names: '
+            f'{", ".join(map(repr, close)) or "none"}')

@@ -23,7 +23,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor
 from mmpretrain.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 from ...utils.checks import check_bool, check_str
-from .custom_keys import check_custom_keys
+from .custom_keys import check_custom_keys, check_custom_keys_match
 
 #: the param-group key holding the group's name
 GROUP_NAME_KEY = 'name'
@@ -88,6 +88,8 @@ class NamedGroupOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         if prefix:
             super().add_params(params, module, prefix, is_dcn_module)
             return
+        check_custom_keys_match(self.paramwise_cfg.get('custom_keys'),
+                                (n for n, _ in module.named_parameters()))
         groups: List[Dict] = []
         super().add_params(groups, module, prefix, is_dcn_module)
         for group in groups:
