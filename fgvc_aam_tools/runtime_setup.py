@@ -18,7 +18,9 @@ they take exactly the same flags, and add what this stack needs:
   (``CheckpointFitHook``, added to every run) unless
   ``allow_partial_checkpoint=True``;
 - unknown keys in ``paramwise_cfg.custom_keys`` entries and in hook
-  configs are refused (:mod:`.config_checks`).
+  configs are refused (:mod:`.config_checks`);
+- the class count comes from the data set: head, data preprocessor and
+  ``Accuracy`` top-k are set from it (:mod:`.class_count`).
 """
 import glob
 import importlib.util
@@ -32,6 +34,7 @@ from mmengine.logging import print_log
 
 from projects.fgvc_aam.engine.checkpoint_fit import PARTIAL_LOAD_OPTION
 
+from .class_count import fill_num_classes
 from .config_checks import check_config
 from .resume import checkpoint_problem, find_resume_checkpoint
 from .runtime_fixes import (allow_mmengine_checkpoints,
@@ -142,6 +145,7 @@ def prepare_runtime(cfg: Config, training: bool = True) -> Config:
         end_with_launcher()
     allow_mmengine_checkpoints()
     check_config(cfg)  # before anything is written
+    fill_num_classes(cfg, training)  # head, preprocessor, top-k: the data's
     if training:
         # read-only first: a refused run writes nothing
         refuse_to_overwrite_checkpoints(cfg)

@@ -11,7 +11,7 @@ from mmengine.fileio import get_file_backend
 
 __all__ = [
     'DataValidationError', 'read_id_file', 'check_image_file',
-    'check_num_classes'
+    'check_num_classes', 'check_topk'
 ]
 
 
@@ -135,6 +135,65 @@ def check_image_file(path: str,
     return size
 
 
+def dataset_class_count(datasets: Iterable) -> Optional[Tuple[str, int]]:
+    """``(description, number of classes)`` the data sets agree on, from
+    ``len(dataset.metainfo['classes'])``; None if none of them names its
+    classes.
+
+    Raises:
+        DataValidationError: two data sets disagree, naming both.
+    """
+    counts = []
+    for ds in datasets:
+        if ds is None:
+            continue
+        classes = getattr(ds, 'metainfo', {}).get('classes')
+        if classes is not None:
+            counts.append((f"{type(ds).__name__} "
+                           f"({getattr(ds, 'data_root', '')})", len(classes)))
+    if not counts:
+        return None
+    name0, n0 = counts[0]
+    for name, n in counts[1:]:
+        if n != n0:
+            raise DataValidationError(
+                f'data sets disagree on the number of classes: {name0} '
+                f'has {n0}, {name} has {n}')
+    return counts[0]
+
+
+def check_topk(metrics: Iterable, num_classes: int, where: str,
+               data: str = 'the data set') -> None:
+    """Refuse an ``Accuracy`` metric asking for top-k with k larger than
+    the number of classes (MMPretrain fails only when it evaluates).
+
+    Args:
+        metrics: built metrics (``Evaluator.metrics``), in config order.
+        num_classes: the data set's class count.
+        where: the config key of the evaluator, e.g. ``'val_evaluator'``
+            (``'val_evaluator.1'`` is used for the second metric of a
+            list).
+        data: the data set, for the message.
+    """
+    metrics = list(metrics)
+    for i, metric in enumerate(metrics):
+        topk = getattr(metric, 'topk', None)
+        if not isinstance(topk, tuple) or max(topk, default=0) <= num_classes:
+            continue
+        key = f'{where}.{i}' if len(metrics) > 1 else where
+        keep = tuple(k for k in topk if k <= num_classes) or (1, )
+        raise DataValidationError(
+            f'{key}.topk={topk} ({type(metric).__name__}) asks for top-'
+            f'{max(topk)} but {data} has {num_classes} classes; set '
+            f'--cfg-options {key}.topk={_as_option(keep)} (tools/train.py '
+            'and tools/test.py set it from the data set)')
+
+
+def _as_option(topk: Tuple[int, ...]) -> str:
+    return str(topk[0]) if len(topk) == 1 else \
+        '"(' + ','.join(map(str, topk)) + ')"'
+
+
 def check_num_classes(model, datasets: Iterable) -> None:
     """Compare the model's ``num_classes`` with the data sets' classes.
 
@@ -148,22 +207,10 @@ def check_num_classes(model, datasets: Iterable) -> None:
         DataValidationError: naming the module and both values.
     """
     model = getattr(model, 'module', model)  # DDP / model wrappers
-    counts = []
-    for ds in datasets:
-        if ds is None:
-            continue
-        classes = getattr(ds, 'metainfo', {}).get('classes')
-        if classes is not None:
-            counts.append((type(ds).__name__, getattr(ds, 'data_root', ''),
-                           len(classes)))
-    if not counts:
+    found = dataset_class_count(datasets)
+    if found is None:
         return
-    name0, root0, n0 = counts[0]
-    for name, root, n in counts[1:]:
-        if n != n0:
-            raise DataValidationError(
-                f'data sets disagree on the number of classes: {name0} '
-                f'({root0}) has {n0}, {name} ({root}) has {n}')
+    name0, n0 = found
     for mod_name, mod in model.named_modules():
         value = getattr(mod, 'num_classes', None)
         if isinstance(value, int) and not isinstance(value, bool) \
@@ -174,5 +221,7 @@ def check_num_classes(model, datasets: Iterable) -> None:
                 field = 'data_preprocessor.num_classes'
             raise DataValidationError(
                 f'{field}={value} in the config disagrees with the data '
-                f'set: {name0} ({root0}) has {n0} classes '
-                "(len(dataset.metainfo['classes']))")
+                f'set: {name0} has {n0} classes '
+                "(len(dataset.metainfo['classes'])); set --cfg-options "
+                f'{field}={n0} (tools/train.py and tools/test.py set it '
+                'from the data set)')
