@@ -9,6 +9,7 @@ cleanly.
 from types import SimpleNamespace
 from typing import List
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from mmengine.config import Config
 from mmengine.runner import Runner
 

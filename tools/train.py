@@ -7,6 +7,7 @@ under ``torchrun``, ``num_workers=0`` without the ``persistent_workers``
 error) and the guards that lose nothing (one run per work dir, no
 overwritten checkpoints, ``--resume`` from the newest intact checkpoint).
 """
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner

@@ -9,6 +9,7 @@ See :mod:`fgvc_aam_tools.resnet_weights` for the layout.
 """
 import argparse
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from fgvc_aam_tools.resnet_weights import convert_file
 
 
