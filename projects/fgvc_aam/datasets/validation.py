@@ -149,8 +149,11 @@ def dataset_class_count(datasets: Iterable) -> Optional[Tuple[str, int]]:
             continue
         classes = getattr(ds, 'metainfo', {}).get('classes')
         if classes is not None:
-            counts.append((f"{type(ds).__name__} "
-                           f"({getattr(ds, 'data_root', '')})", len(classes)))
+            # a wrapper (CarvedSplit, RepeatDataset) names its inner root
+            root = getattr(ds, 'data_root', '') or getattr(
+                getattr(ds, 'dataset', None), 'data_root', '')
+            counts.append((f'{type(ds).__name__} ({root})' if root else
+                           type(ds).__name__, len(classes)))
     if not counts:
         return None
     name0, n0 = counts[0]
