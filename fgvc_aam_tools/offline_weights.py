@@ -2,9 +2,10 @@
 
 mmengine downloads ``init_cfg`` checkpoints (``type='Pretrained'``) and
 ``load_from`` URLs when the run starts; without a network the run ends in
-a bare ``URLError: Name or service not known``. :func:`explain_failed_downloads`
-wraps mmengine's ``http(s)://`` checkpoint loader (through
-``CheckpointLoader.register_scheme``) so that a failed download raises
+a bare ``URLError: Name or service not known``.
+:func:`explain_failed_downloads` wraps mmengine's ``http(s)://``
+checkpoint loader (through ``CheckpointLoader.register_scheme``) so that a
+failed download raises
 :class:`WeightDownloadError` naming the URL, the cache file mmengine would
 read instead, and the ``--cfg-options`` key of the config that names the
 URL, to point at a local file.

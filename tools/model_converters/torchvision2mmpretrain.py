@@ -1,9 +1,11 @@
-"""Convert a torchvision or timm ResNet state dict into the backbone
+r"""Convert a torchvision or timm ResNet state dict into the backbone
 checkpoint our configs load (``init_cfg.checkpoint`` with
 ``prefix='backbone'``).
 
-    python tools/model_converters/torchvision2mmpretrain.py resnet50-0676ba61.pth resnet50_mmpretrain.pth
-    python tools/train.py CONFIG --cfg-options model.backbone.init_cfg.checkpoint=resnet50_mmpretrain.pth
+    python tools/model_converters/torchvision2mmpretrain.py \
+        resnet50-0676ba61.pth resnet50_mmpretrain.pth
+    python tools/train.py CONFIG --cfg-options \
+        model.backbone.init_cfg.checkpoint=resnet50_mmpretrain.pth
 
 See :mod:`fgvc_aam_tools.resnet_weights` for the layout.
 """
