@@ -11,7 +11,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import projects.fgvc_aam  # noqa: F401
@@ -88,26 +88,48 @@ def test_fill_refuses_train_and_val_sets_that_disagree(three_classes,
         fill_num_classes(cfg, training=True)
 
 
-def test_upstream_runner_refuses_topk_before_the_first_iteration(
+def _upstream_runner(cfg: Config) -> Runner:
+    """What MMPretrain's tools/train.py builds (no prepare_runtime)."""
+    cfg.merge_from_dict({
+        'train_dataloader.num_workers': 0,
+        'train_dataloader.persistent_workers': False,
+        'val_dataloader.num_workers': 0,
+        'val_dataloader.persistent_workers': False})
+    return Runner.from_cfg(cfg)
+
+
+@pytest.mark.slow
+def test_upstream_runner_refuses_every_mismatch_before_the_first_iteration(
         three_classes, tmp_path):
-    """MMPretrain's own tools (no prepare_runtime): the config's head and
-    preprocessor fit the data, its top-5 does not. On unchanged main the
-    run trained its epoch and failed in validation."""
+    """MMPretrain's own tools (no prepare_runtime): head, preprocessor and
+    top-5 do not fit a 3-class set; one message names all three, and its
+    --cfg-options make the run work. On unchanged main the head was refused
+    first, then the preprocessor, and with both set the run trained its
+    epoch and failed in validation."""
     cfg = Config.fromfile(TWO_BRANCH_SYNTHETIC)
-    cfg.merge_from_dict(dict(
-        _data_root_options(three_classes), work_dir=str(tmp_path),
-        **{'model.head.num_classes': 3, 'data_preprocessor.num_classes': 3,
-           'train_dataloader.num_workers': 0,
-           'train_dataloader.persistent_workers': False,
-           'val_dataloader.num_workers': 0,
-           'val_dataloader.persistent_workers': False}))
-    runner = Runner.from_cfg(cfg)
+    cfg.merge_from_dict(dict(_data_root_options(three_classes),
+                             work_dir=str(tmp_path / 'refused')))
+    runner = _upstream_runner(cfg.copy())
     with pytest.raises(DataValidationError) as err:
         runner.train()
     assert runner.iter == 0
     msg = str(err.value)
-    assert 'val_evaluator.0.topk=(1, 5)' in msg and 'has 3 classes' in msg
-    assert '--cfg-options val_evaluator.0.topk=1' in msg
+    assert 'has 3 classes' in msg
+    fix = msg.split('--cfg-options ')[1].split(' (tools/')[0].split()
+    assert sorted(fix) == ['data_preprocessor.num_classes=3',
+                           'model.head.num_classes=3',
+                           'val_evaluator.0.topk=1']
+    cfg.merge_from_dict(dict(
+        (k, DictAction._parse_iterable(v)) for k, v in
+        (o.split('=', 1) for o in fix)))
+    cfg.merge_from_dict({'work_dir': str(tmp_path / 'fixed'),
+                         'train_cfg.max_epochs': 1})
+    runner = _upstream_runner(cfg)
+    runner.train()
+    assert runner.iter == 1  # 12 images, batch 16
+    val = [r for r in scalars(str(tmp_path / 'fixed'))[-1]
+           if 'accuracy/top1' in r]
+    assert len(val) == 1 and 'accuracy/top5' not in val[0]
 
 
 @pytest.mark.slow

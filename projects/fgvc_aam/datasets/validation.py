@@ -11,7 +11,8 @@ from mmengine.fileio import get_file_backend
 
 __all__ = [
     'DataValidationError', 'read_id_file', 'check_image_file',
-    'check_num_classes', 'check_topk'
+    'check_num_classes', 'num_classes_mismatches', 'topk_mismatches',
+    'raise_mismatches', 'dataset_class_count'
 ]
 
 
@@ -165,10 +166,14 @@ def dataset_class_count(datasets: Iterable) -> Optional[Tuple[str, int]]:
     return counts[0]
 
 
-def check_topk(metrics: Iterable, num_classes: int, where: str,
-               data: str = 'the data set') -> None:
-    """Refuse an ``Accuracy`` metric asking for top-k with k larger than
-    the number of classes (MMPretrain fails only when it evaluates).
+# (config key, its value, the value to set)
+Mismatch = Tuple[str, object, object]
+
+
+def topk_mismatches(metrics: Iterable, num_classes: int,
+                    where: str) -> List[Mismatch]:
+    """The ``Accuracy`` metrics asking for top-k with k larger than the
+    number of classes (MMPretrain fails only when it evaluates).
 
     Args:
         metrics: built metrics (``Evaluator.metrics``), in config order.
@@ -176,55 +181,68 @@ def check_topk(metrics: Iterable, num_classes: int, where: str,
         where: the config key of the evaluator, e.g. ``'val_evaluator'``
             (``'val_evaluator.1'`` is used for the second metric of a
             list).
-        data: the data set, for the message.
     """
     metrics = list(metrics)
+    found = []
     for i, metric in enumerate(metrics):
         topk = getattr(metric, 'topk', None)
         if not isinstance(topk, tuple) or max(topk, default=0) <= num_classes:
             continue
         key = f'{where}.{i}' if len(metrics) > 1 else where
         keep = tuple(k for k in topk if k <= num_classes) or (1, )
-        raise DataValidationError(
-            f'{key}.topk={topk} ({type(metric).__name__}) asks for top-'
-            f'{max(topk)} but {data} has {num_classes} classes; set '
-            f'--cfg-options {key}.topk={_as_option(keep)} (tools/train.py '
-            'and tools/test.py set it from the data set)')
+        found.append((f'{key}.topk', topk, keep))
+    return found
 
 
-def _as_option(topk: Tuple[int, ...]) -> str:
-    return str(topk[0]) if len(topk) == 1 else \
-        '"(' + ','.join(map(str, topk)) + ')"'
-
-
-def check_num_classes(model, datasets: Iterable) -> None:
-    """Compare the model's ``num_classes`` with the data sets' classes.
-
-    Every submodule of ``model`` (data preprocessor, heads, losses...)
-    that has an integer attribute ``num_classes`` must agree with
-    ``len(dataset.metainfo['classes'])`` of every data set given, except
-    values <= 0: MMPretrain's backbones (e.g. ``VGG(num_classes=-1)``) use
-    them for "no classifier".
-
-    Raises:
-        DataValidationError: naming the module and both values.
-    """
+def num_classes_mismatches(model, num_classes: int) -> List[Mismatch]:
+    """Every submodule of ``model`` (data preprocessor, heads, losses...)
+    whose integer ``num_classes`` is not ``num_classes``, except values
+    <= 0: MMPretrain's backbones (e.g. ``VGG(num_classes=-1)``) use them
+    for "no classifier"."""
     model = getattr(model, 'module', model)  # DDP / model wrappers
-    found = dataset_class_count(datasets)
-    if found is None:
-        return
-    name0, n0 = found
+    found = []
     for mod_name, mod in model.named_modules():
         value = getattr(mod, 'num_classes', None)
         if isinstance(value, int) and not isinstance(value, bool) \
-                and value > 0 and value != n0:
+                and value > 0 and value != num_classes:
             field = f'model.{mod_name}.num_classes' if mod_name \
                 else 'model.num_classes'
             if mod_name == 'data_preprocessor':
                 field = 'data_preprocessor.num_classes'
-            raise DataValidationError(
-                f'{field}={value} in the config disagrees with the data '
-                f'set: {name0} has {n0} classes '
-                "(len(dataset.metainfo['classes'])); set --cfg-options "
-                f'{field}={n0} (tools/train.py and tools/test.py set it '
-                'from the data set)')
+            found.append((field, value, num_classes))
+    return found
+
+
+def _as_option(value) -> str:
+    if isinstance(value, tuple):
+        return str(value[0]) if len(value) == 1 else \
+            '"(' + ','.join(map(str, value)) + ')"'
+    return str(value)
+
+
+def raise_mismatches(mismatches: List[Mismatch], data: str,
+                     num_classes: int) -> None:
+    """Raise one :class:`DataValidationError` naming every mismatch and
+    the ``--cfg-options`` that fixes them all; nothing if there is none."""
+    if not mismatches:
+        return
+    have = ', '.join(f'{k}={v}' for k, v, _ in mismatches)
+    fix = ' '.join(f'{k}={_as_option(v)}' for k, _, v in mismatches)
+    raise DataValidationError(
+        f'{have} in the config disagree(s) with the data set: {data} has '
+        f"{num_classes} classes (len(dataset.metainfo['classes'])); set "
+        f'--cfg-options {fix} (tools/train.py and tools/test.py set them '
+        'from the data set)')
+
+
+def check_num_classes(model, datasets: Iterable) -> None:
+    """Compare the model's ``num_classes`` (see
+    :func:`num_classes_mismatches`) with ``len(dataset.metainfo
+    ['classes'])`` of every data set given.
+
+    Raises:
+        DataValidationError: naming every module at odds and both values.
+    """
+    found = dataset_class_count(datasets)
+    if found is not None:
+        raise_mismatches(num_classes_mismatches(model, found[1]), *found)
