@@ -18,6 +18,8 @@ import os
 import os.path as osp
 import sys
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
+
 
 def parse_args() -> argparse.Namespace:
     from mmengine.config import DictAction

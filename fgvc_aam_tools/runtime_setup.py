@@ -19,7 +19,11 @@ they take exactly the same flags, and add what this stack needs:
   (``CheckpointFitHook``, added to every run) unless
   ``allow_partial_checkpoint=True``;
 - unknown keys in ``paramwise_cfg.custom_keys`` entries and in hook
-  configs are refused (:mod:`.config_checks`).
+  configs are refused (:mod:`.config_checks`);
+- the class count comes from the data set: head, data preprocessor and
+  ``Accuracy`` top-k are set from it (:mod:`.class_count`);
+- a failed weight download names the URL, mmengine's cache file and the
+  ``--cfg-options`` key to point at a local copy (:mod:`.offline_weights`).
 """
 import glob
 import importlib.util
@@ -33,7 +37,9 @@ from mmengine.logging import print_log
 
 from projects.fgvc_aam.engine.checkpoint_fit import PARTIAL_LOAD_OPTION
 
+from .class_count import fill_num_classes
 from .config_checks import check_config
+from .offline_weights import explain_failed_downloads
 from .resume import checkpoint_problem, find_resume_checkpoint
 from .runtime_fixes import (allow_mmengine_checkpoints,
                             disable_persistent_workers_without_workers,
@@ -170,7 +176,9 @@ def prepare_runtime(cfg: Config, training: bool = True) -> Config:
     if 'TORCHELASTIC_RUN_ID' in os.environ:  # a rank started by torchrun
         end_with_launcher()
     allow_mmengine_checkpoints()
+    explain_failed_downloads(cfg)  # offline: say where the weights go
     check_config(cfg)  # before anything is written
+    fill_num_classes(cfg, training)  # head, preprocessor, top-k: the data's
     if training:
         # read-only first: a refused run writes nothing
         refuse_to_overwrite_checkpoints(cfg)

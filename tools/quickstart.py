@@ -77,9 +77,9 @@ def main() -> None:
 
     config_dump = osp.join(args.work_dir, osp.basename(args.config))
     print('\n========== quickstart summary ==========')
-    for key, value in sorted(metrics.items()):
-        print(f'{key:<32} {value:.2f}' if isinstance(value, float) else
-              f'{key:<32} {value}')
+    for key, value in sorted(metrics.items()):  # MMPretrain's: percent
+        print(f'{key + " (%)":<32} {value:.2f}' if isinstance(value, float)
+              else f'{key:<32} {value}')
     print(f'{"top-1 accuracy (%)":<32} {metrics["accuracy/top1"]:.2f}')
     print(f'{"checkpoint":<32} {os.path.relpath(checkpoint, ROOT)}')
     print(f'{"logs":<32} {args.work_dir}/<timestamp>/')

@@ -13,6 +13,7 @@ particular checkpoints written by our training load with torch >= 2.6's
 from types import SimpleNamespace
 from typing import List
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from mmengine.config import Config
 from mmengine.runner import Runner
 

@@ -8,6 +8,7 @@ error) and the guards that lose nothing (one run per work dir, no
 overwritten checkpoints, ``--resume`` from the newest intact checkpoint);
 its flags are checked before any work (:mod:`fgvc_aam_tools.tool_args`).
 """
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner

@@ -136,6 +136,12 @@ def test_quickstart_tool_generates_trains_tests_and_reruns(tmp_path):
     img = cv2.imread(picture)
     assert img is not None and img.shape[0] > 100 and img.std() > 0
     assert 'saved 8 images' in first.stdout  # 4 classes x 2 test images
+    # CorLoc in one unit: the picture tool's (all 8 test images) and the
+    # summary's agree, both in percent
+    drawn = re.search(r'CorLoc ([0-9.]+)%', first.stdout).group(1)
+    listed = re.search(r'localization/CorLoc \(%\)\s+([0-9.]+)',
+                       summary).group(1)
+    assert float(drawn) == pytest.approx(float(listed), abs=0.005)
     again = python_tool(*cmd)
     assert '--resume' in again.stdout
     with open(osp.join(work, 'test_metrics.json')) as f:

@@ -30,6 +30,7 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import cv2
 import torch
 from mmengine.config import Config

@@ -18,6 +18,7 @@ import os.path as osp
 import statistics
 import time
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import numpy as np
 import torch
 from mmpretrain.registry import MODELS

@@ -42,6 +42,7 @@ import time
 from typing import Callable, Dict, List, Optional
 
 os.environ.setdefault('KINETO_LOG_LEVEL', '5')  # quiet CPU memory profiling
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import torch  # noqa: E402  (after KINETO_LOG_LEVEL)
 from mmengine.config import Config  # noqa: E402
 from mmengine.optim import OptimWrapper  # noqa: E402

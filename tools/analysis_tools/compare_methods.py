@@ -50,6 +50,7 @@ The implementation is the package :mod:`fgvc_aam_tools.compare`.
 """
 import sys
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from fgvc_aam_tools.compare.cli import main
 
 if __name__ == '__main__':

@@ -19,6 +19,7 @@ import warnings
 from types import SimpleNamespace
 from typing import Dict, List, Optional
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import matplotlib
 
 matplotlib.use('Agg')

@@ -14,6 +14,7 @@ See :mod:`fgvc_aam_tools.compare.pretrain`.
 """
 import sys
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from fgvc_aam_tools.compare.pretrain import main
 
 if __name__ == '__main__':

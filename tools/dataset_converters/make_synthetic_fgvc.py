@@ -20,6 +20,7 @@ import sys
 import time
 
 # the generator needs only numpy and OpenCV, not MMPretrain
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from fgvc_aam_tools.synthetic_fgvc import (DEFAULT_PARAMS, make_synthetic_fgvc,
                                            synthetic_fgvc_is_complete)
 

@@ -24,6 +24,7 @@ import os.path as osp
 import sys
 from typing import Tuple
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import torch
 import torch.nn as nn
 

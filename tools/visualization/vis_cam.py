@@ -18,6 +18,7 @@ import argparse
 import os
 import os.path as osp
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import numpy as np
 import torch
 import torch.nn as nn

@@ -19,6 +19,7 @@ import json
 import os
 import os.path as osp
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -142,8 +143,8 @@ def main():
     fig.savefig(args.out, dpi=100)
     msg = f'saved {len(items)} images to {args.out}'
     if ious:
-        corloc = float(np.mean(np.array(ious) >= 0.5))
-        msg += f'; mean IoU {np.mean(ious):.3f}, CorLoc {corloc:.3f}'
+        corloc = float(np.mean(np.array(ious) >= 0.5)) * 100
+        msg += f'; mean IoU {np.mean(ious) * 100:.2f}%, CorLoc {corloc:.2f}%'
     if args.out_json:
         with open(args.out_json, 'w') as f:
             json.dump(records, f, indent=1)

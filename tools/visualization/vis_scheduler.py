@@ -14,6 +14,7 @@ margin use ``tools/analysis_tools/plot_margin_schedule.py``.
         [--ngpus N] [--save-path PNG] [--not-show] [-p lr|momentum|wd]
 """
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import torch.nn as nn
 from mmengine.model import BaseModel
 

@@ -1,8 +1,7 @@
 """Our model zoo in MMPretrain's ``list_models`` / ``get_model``.
 
 MMPretrain's ``ModelHub`` knows the models of its own ``model-index.yml``
-only; :func:`register_model_index` adds ours (``model-index.yml`` at the
-repository root, config paths relative to it), so that after
+only; :func:`register_model_index` adds ours, so that after
 ``import projects.fgvc_aam``::
 
     >>> from mmpretrain import get_model, list_models
@@ -10,29 +9,69 @@ repository root, config paths relative to it), so that after
     ['two-branch-aam-step_resnet101_2xb8-100e_cub', ...]
     >>> model = get_model('two-branch-aam-step_resnet50_2xb8-100e_cub')
 
-No pretrained weights are listed (``get_model(name, pretrained=True)``
-warns and builds the model untrained; pass ``pretrained=PATH``).
+The index is ``model-index.yml`` at the repository root (a checkout or an
+editable install) or, in an installed wheel, the copy under
+``projects/fgvc_aam/.mim/`` (with the configs, as MMPretrain ships its own
+under ``mmpretrain/.mim``); config paths are relative to it.
+
+No weights are published yet. So that ``get_model(name, pretrained=True)``
+fails instead of warning and returning an untrained model, each of our
+models without ``Weights`` gets the address ``fgvc-aam-unpublished://NAME``
+in the hub, and loading it raises :class:`NoPublishedWeightsError` saying
+what to pass instead (a checkpoint path, or ``pretrained=False``).
 """
 import os.path as osp
-from typing import Optional
+from typing import Dict, Optional
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
-MODEL_INDEX = osp.join(ROOT, 'model-index.yml')
-
+PACKAGE = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(PACKAGE))
+# a checkout / editable install first, then the copy a wheel installs
+MODEL_INDEXES = (osp.join(ROOT, 'model-index.yml'),
+                 osp.join(PACKAGE, '.mim', 'model-index.yml'))
+MODEL_INDEX = MODEL_INDEXES[0]
+UNPUBLISHED = 'fgvc-aam-unpublished://'
 
 _REGISTERED = set()
+_CONFIGS: Dict[str, str] = {}  # our model names -> config paths
+
+
+class NoPublishedWeightsError(FileNotFoundError):
+    """``get_model(name, pretrained=True)`` for a model without weights."""
+
+
+def load_from_unpublished(filename: str, map_location=None):
+    name = filename[len(UNPUBLISHED):]
+    config = _CONFIGS.get(name, 'its config')
+    raise NoPublishedWeightsError(
+        f'get_model({name!r}, pretrained=True): fgvc_aam publishes no '
+        f'weights for {name} (its model-index.yml entry has no Weights). '
+        f'Train it (python tools/train.py {config}) and pass the '
+        f'checkpoint, get_model({name!r}, pretrained=\'work_dirs/.../'
+        "epoch_N.pth'), or pass pretrained=False for an untrained model.")
 
 
 def register_model_index(path: Optional[str] = None) -> bool:
-    """Register ``path`` (default: the repository's ``model-index.yml``)
-    with MMPretrain's ``ModelHub``; idempotent. False where the file is
-    absent (an installed wheel without the configs)."""
-    path = osp.abspath(path or MODEL_INDEX)
+    """Register ``path`` (default: the first of :data:`MODEL_INDEXES`
+    that exists) with MMPretrain's ``ModelHub``; idempotent. False where
+    there is none."""
+    if path is None:
+        path = next((p for p in MODEL_INDEXES if osp.isfile(p)), None)
+        if path is None:
+            return False
+    path = osp.abspath(path)
     if not osp.isfile(path):
         return False
     if path not in _REGISTERED:
+        from mmengine.runner import CheckpointLoader
         from mmpretrain.apis.model import ModelHub
+        before = set(ModelHub._models_dict)
         ModelHub.register_model_index(path, config_prefix=osp.dirname(path))
+        for name in set(ModelHub._models_dict) - before:
+            info = ModelHub._models_dict[name]
+            _CONFIGS[name] = osp.relpath(info.config, osp.dirname(path))
+            if info.weights is None:
+                info.weights = UNPUBLISHED + name
+        CheckpointLoader.register_scheme(
+            prefixes=UNPUBLISHED, loader=load_from_unpublished, force=True)
         _REGISTERED.add(path)
     return True

@@ -11,7 +11,8 @@ from mmengine.fileio import get_file_backend
 
 __all__ = [
     'DataValidationError', 'read_id_file', 'check_image_file',
-    'check_num_classes'
+    'check_num_classes', 'num_classes_mismatches', 'topk_mismatches',
+    'raise_mismatches', 'dataset_class_count'
 ]
 
 
@@ -135,44 +136,113 @@ def check_image_file(path: str,
     return size
 
 
-def check_num_classes(model, datasets: Iterable) -> None:
-    """Compare the model's ``num_classes`` with the data sets' classes.
-
-    Every submodule of ``model`` (data preprocessor, heads, losses...)
-    that has an integer attribute ``num_classes`` must agree with
-    ``len(dataset.metainfo['classes'])`` of every data set given, except
-    values <= 0: MMPretrain's backbones (e.g. ``VGG(num_classes=-1)``) use
-    them for "no classifier".
+def dataset_class_count(datasets: Iterable) -> Optional[Tuple[str, int]]:
+    """``(description, number of classes)`` the data sets agree on, from
+    ``len(dataset.metainfo['classes'])``; None if none of them names its
+    classes.
 
     Raises:
-        DataValidationError: naming the module and both values.
+        DataValidationError: two data sets disagree, naming both.
     """
-    model = getattr(model, 'module', model)  # DDP / model wrappers
     counts = []
     for ds in datasets:
         if ds is None:
             continue
         classes = getattr(ds, 'metainfo', {}).get('classes')
         if classes is not None:
-            counts.append((type(ds).__name__, getattr(ds, 'data_root', ''),
-                           len(classes)))
+            # a wrapper (CarvedSplit, RepeatDataset) names its inner root
+            root = getattr(ds, 'data_root', '') or getattr(
+                getattr(ds, 'dataset', None), 'data_root', '')
+            counts.append((f'{type(ds).__name__} ({root})' if root else
+                           type(ds).__name__, len(classes)))
     if not counts:
-        return
-    name0, root0, n0 = counts[0]
-    for name, root, n in counts[1:]:
+        return None
+    name0, n0 = counts[0]
+    for name, n in counts[1:]:
         if n != n0:
             raise DataValidationError(
                 f'data sets disagree on the number of classes: {name0} '
-                f'({root0}) has {n0}, {name} ({root}) has {n}')
+                f'has {n0}, {name} has {n}')
+    return counts[0]
+
+
+# (config key, its value, the value to set)
+Mismatch = Tuple[str, object, object]
+
+
+def topk_mismatches(metrics: Iterable, num_classes: int,
+                    where: str) -> List[Mismatch]:
+    """The ``Accuracy`` metrics asking for top-k with k larger than the
+    number of classes (MMPretrain fails only when it evaluates).
+
+    Args:
+        metrics: built metrics (``Evaluator.metrics``), in config order.
+        num_classes: the data set's class count.
+        where: the config key of the evaluator, e.g. ``'val_evaluator'``
+            (``'val_evaluator.1'`` is used for the second metric of a
+            list).
+    """
+    metrics = list(metrics)
+    found = []
+    for i, metric in enumerate(metrics):
+        topk = getattr(metric, 'topk', None)
+        if not isinstance(topk, tuple) or max(topk, default=0) <= num_classes:
+            continue
+        key = f'{where}.{i}' if len(metrics) > 1 else where
+        keep = tuple(k for k in topk if k <= num_classes) or (1, )
+        found.append((f'{key}.topk', topk, keep))
+    return found
+
+
+def num_classes_mismatches(model, num_classes: int) -> List[Mismatch]:
+    """Every submodule of ``model`` (data preprocessor, heads, losses...)
+    whose integer ``num_classes`` is not ``num_classes``, except values
+    <= 0: MMPretrain's backbones (e.g. ``VGG(num_classes=-1)``) use them
+    for "no classifier"."""
+    model = getattr(model, 'module', model)  # DDP / model wrappers
+    found = []
     for mod_name, mod in model.named_modules():
         value = getattr(mod, 'num_classes', None)
         if isinstance(value, int) and not isinstance(value, bool) \
-                and value > 0 and value != n0:
+                and value > 0 and value != num_classes:
             field = f'model.{mod_name}.num_classes' if mod_name \
                 else 'model.num_classes'
             if mod_name == 'data_preprocessor':
                 field = 'data_preprocessor.num_classes'
-            raise DataValidationError(
-                f'{field}={value} in the config disagrees with the data '
-                f'set: {name0} ({root0}) has {n0} classes '
-                "(len(dataset.metainfo['classes']))")
+            found.append((field, value, num_classes))
+    return found
+
+
+def _as_option(value) -> str:
+    if isinstance(value, tuple):
+        return str(value[0]) if len(value) == 1 else \
+            '"(' + ','.join(map(str, value)) + ')"'
+    return str(value)
+
+
+def raise_mismatches(mismatches: List[Mismatch], data: str,
+                     num_classes: int) -> None:
+    """Raise one :class:`DataValidationError` naming every mismatch and
+    the ``--cfg-options`` that fixes them all; nothing if there is none."""
+    if not mismatches:
+        return
+    have = ', '.join(f'{k}={v}' for k, v, _ in mismatches)
+    fix = ' '.join(f'{k}={_as_option(v)}' for k, _, v in mismatches)
+    raise DataValidationError(
+        f'{have} in the config disagree(s) with the data set: {data} has '
+        f"{num_classes} classes (len(dataset.metainfo['classes'])); set "
+        f'--cfg-options {fix} (tools/train.py and tools/test.py set them '
+        'from the data set)')
+
+
+def check_num_classes(model, datasets: Iterable) -> None:
+    """Compare the model's ``num_classes`` (see
+    :func:`num_classes_mismatches`) with ``len(dataset.metainfo
+    ['classes'])`` of every data set given.
+
+    Raises:
+        DataValidationError: naming every module at odds and both values.
+    """
+    found = dataset_class_count(datasets)
+    if found is not None:
+        raise_mismatches(num_classes_mismatches(model, found[1]), *found)
