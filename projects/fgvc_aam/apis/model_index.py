@@ -10,6 +10,12 @@ repository root, config paths relative to it), so that after
     ['two-branch-aam-step_resnet101_2xb8-100e_cub', ...]
     >>> model = get_model('two-branch-aam-step_resnet50_2xb8-100e_cub')
 
+MMPretrain's ``inference_model(NAME, ...)`` picks its inferencer from the
+``Task`` of a model's ``Results``; a model without published results
+(``Results: null``) is given the task ``Image Classification`` with no
+metrics, so ``inference_model`` runs MMPretrain's
+``ImageClassificationInferencer`` on every model of ours.
+
 No pretrained weights are listed (``get_model(name, pretrained=True)``
 warns and builds the model untrained; pass ``pretrained=PATH``).
 """
@@ -33,6 +39,24 @@ def register_model_index(path: Optional[str] = None) -> bool:
         return False
     if path not in _REGISTERED:
         from mmpretrain.apis.model import ModelHub
+        before = set(ModelHub._models_dict)
         ModelHub.register_model_index(path, config_prefix=osp.dirname(path))
+        _declare_classification_task(
+            ModelHub._models_dict[name]
+            for name in set(ModelHub._models_dict) - before)
         _REGISTERED.add(path)
     return True
+
+
+def _declare_classification_task(models) -> None:
+    """``Results: [{Task: Image Classification, Dataset: <training data>,
+    Metrics: {}}]`` for each model index entry without results."""
+    from modelindex.models.Result import Result
+    for meta in models:
+        if not meta.results:
+            data = (meta.metadata.training_data
+                    if meta.metadata is not None else None)
+            meta.results = [
+                Result(task='Image Classification', dataset=data or '',
+                       metrics={})
+            ]
