@@ -55,7 +55,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def fail(message: str) -> None:
-    sys.exit(f'image_demo.py: {message}')
+    """Exit with ``message`` after the running script's name."""
+    sys.exit(f'{osp.basename(sys.argv[0])}: {message}')
 
 
 def list_images(paths: List[str]) -> List[str]:
