@@ -18,7 +18,6 @@ no-op ``set_margins``).
         [--ngpus N] [--save-path PNG] [--not-show] [-p lr|momentum|wd]
         [--title T]
 """
-import importlib.util
 import os.path as osp
 import sys
 
@@ -64,12 +63,12 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _plot_margin_schedule():
-    spec = importlib.util.spec_from_file_location(
-        'plot_margin_schedule',
-        osp.join(ROOT, 'tools/analysis_tools/plot_margin_schedule.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """``tools/analysis_tools/plot_margin_schedule.py`` as a module."""
+    folder = osp.join(ROOT, 'tools', 'analysis_tools')
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    import plot_margin_schedule
+    return plot_margin_schedule
 
 
 def plot_lr(args) -> str:
