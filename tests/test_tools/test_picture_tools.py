@@ -74,3 +74,62 @@ def test_vis_cam_draws_both_branches(synthetic_root, checkpoint, tmp_path):
     img = cv2.imread(out)
     assert img.shape[:2] == (300, 1200)
     assert img[40:280, 320:580].std() > 5  # the object panel of image 0
+
+
+def _vis_cam():
+    import importlib.util
+
+    from tests.helpers import ROOT
+    spec = importlib.util.spec_from_file_location(
+        'vis_cam', osp.join(ROOT, 'tools/visualization/vis_cam.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_vis_cam_explains_the_shown_class_and_titles_do_not_overlap(
+        synthetic_root, checkpoint):
+    """Oracle: FGVCInferencer's final prediction (raw + object logits) on
+    the same three images is the class every CAM explains by default;
+    ``--target-class 2`` explains class 2. No two titles, panels or the
+    colour bar overlap (their drawn extents), and the colour bar is
+    labelled."""
+    import itertools
+    import os
+
+    from mmengine.config import Config
+
+    from projects.fgvc_aam.apis import FGVCInferencer
+    from tests.helpers import ROOT
+    tool = _vis_cam()
+    folder = osp.join(synthetic_root, 'images')
+    opts = data_options(synthetic_root, len(class_names(synthetic_root)))
+    common = [CONFIG, '--checkpoint', checkpoint, '--img-dir', folder,
+              '--num', '3', '--cfg-options', *opts]
+    fig, info = tool.build_figure(tool.parse_args(common))
+    files = sorted(
+        osp.join(root, f) for root, _, names in os.walk(folder)
+        for f in names)[:3]
+    cfg = Config.fromfile(osp.join(ROOT, CONFIG))
+    cfg.model.head.num_classes = len(class_names(synthetic_root))
+    ref = FGVCInferencer(cfg, pretrained=checkpoint)(files)
+    assert info['predicted'] == [r['pred_label'] for r in ref]
+    assert info['targets'] == info['predicted']
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+    for ax in fig.axes:
+        if ax.images or ax.collections or ax.get_ylabel():
+            boxes.append(('axes', ax.get_window_extent(renderer)))
+        if ax.get_title():
+            boxes.append(('title', ax.title.get_window_extent(renderer)))
+    assert sum(kind == 'title' for kind, _ in boxes) == 6
+    for (ka, a), (kb, b) in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b), (ka, a, kb, b)
+    bars = [ax for ax in fig.axes if ax.get_ylabel()]
+    assert [ax.get_ylabel() for ax in bars] == [tool.CAM_LABEL]
+
+    _, chosen = tool.build_figure(
+        tool.parse_args([*common, '--target-class', '2']))
+    assert chosen['targets'] == [2, 2, 2]

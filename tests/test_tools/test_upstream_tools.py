@@ -123,3 +123,32 @@ def test_list_models_and_get_model_find_ours():
     # built with the config's data_preprocessor, as the Runner does
     assert model.data_preprocessor.std.flatten().tolist() == pytest.approx(
         [58.395, 57.12, 57.375])
+
+
+def test_vis_scheduler_draws_every_group_and_the_margin(tmp_path):
+    """``-p lr`` (default) draws both named groups and the margin. Oracle:
+    the recipe of the config (backbone lr 1e-3, x0.1 from epoch 61; head
+    lr 1e-2, x0.1 from epochs 51 and 76; margin 0.25 from epoch 31, 0.5
+    from epoch 61), 160 images / batch 8 = 20 iterations per epoch."""
+    import cv2
+    out = str(tmp_path / 'lr.png')
+    proc = python_tool(
+        'tools/visualization/vis_scheduler.py',
+        'configs/two_branch/two-branch-aam-step_resnet50_2xb8-100e_cub.py',
+        '--dataset-size', '160', '--save-path', out, '--not-show')
+    lines = [line for line in proc.stdout.splitlines()
+             if line.startswith('epoch')]
+    assert lines == [
+        'epoch    1: margin=0.0000  lr[backbone]=0.001  lr[head]=0.01',
+        'epoch   31: margin=0.2500  lr[backbone]=0.001  lr[head]=0.01',
+        'epoch   51: margin=0.2500  lr[backbone]=0.001  lr[head]=0.001',
+        'epoch   61: margin=0.5000  lr[backbone]=0.0001  lr[head]=0.001',
+        'epoch   76: margin=0.5000  lr[backbone]=0.0001  lr[head]=0.0001',
+    ]
+    assert '20 iterations per epoch' in proc.stdout
+    assert cv2.imread(out).shape[:2] == (640, 800)  # margin + lr panels
+    again = python_tool(
+        'tools/visualization/vis_scheduler.py',
+        'configs/two_branch/two-branch-aam-step_resnet50_2xb8-100e_cub.py',
+        '--dataset-size', '160', '--save-path', out, check=False)
+    assert again.returncode != 0 and 'exists' in again.stderr

@@ -12,6 +12,16 @@ Graph inputs / outputs:
   two-branch model: raw + object logits with ``test_branch='sum'``);
 - ``boxes`` (two-branch models): (N, 4) ``x1, y1, x2, y2`` in input pixels.
 
+The batch axis ``N`` is dynamic (any batch size runs; ``--batch`` is only
+the size of the example traced and verified). The file's
+``metadata_props`` carry what a deployment needs besides the graph (JSON
+values): ``classes``, ``mean``, ``std`` and ``to_rgb`` of the
+``data_preprocessor``, ``input_size`` ``[H, W]``, ``test_pipeline`` (the
+config's test transforms between loading and packing, to map boxes back to
+the original image) and ``score`` (how the printed score is computed).
+``demo/onnx_demo.py`` reads them and needs only onnxruntime, numpy and
+OpenCV.
+
 The localizer's early exit (a data-dependent ``if`` that tracing cannot
 keep) is switched off: the labelling then always runs its fixed number of
 rounds, with identical boxes. The exporter is ``torch.onnx.export(...,
@@ -19,10 +29,11 @@ dynamo=True)`` (needs ``onnx`` and ``onnxscript``); ``--verify`` runs the
 file in onnxruntime and prints the largest difference from PyTorch.
 """
 import argparse
+import json
 import os
 import os.path as osp
 import sys
-from typing import Tuple
+from typing import Dict, Tuple
 
 import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import torch
@@ -66,15 +77,60 @@ def build(config: str, checkpoint: str, cfg_options=None) -> nn.Module:
 
 def export(model: nn.Module, out: str, shape: Tuple[int, int],
            batch: int = 1, opset: int = 18) -> ExportWrapper:
+    """Write the graph, with a dynamic batch axis, to ``out``."""
+    if batch < 1:
+        raise ValueError(f'batch must be >= 1, got {batch}')
     wrapper = ExportWrapper(model).eval()
     dummy = torch.randn(batch, 3, *shape)
     names = ['logits', 'boxes'] if wrapper.with_boxes else ['logits']
     with torch.no_grad():
         program = torch.onnx.export(
             wrapper, (dummy, ), dynamo=True, input_names=['input'],
-            output_names=names, opset_version=opset)
+            output_names=names, opset_version=opset,
+            dynamic_shapes=({0: torch.export.Dim('batch')}, ))
     program.save(out)
     return wrapper
+
+
+def deployment_metadata(model: nn.Module,
+                        shape: Tuple[int, int]) -> Dict[str, str]:
+    """What ``demo/onnx_demo.py`` needs besides the graph, as JSON
+    strings: class names, normalisation, input size, test transforms."""
+    from projects.fgvc_aam.apis import cosine_scale
+    pre = model.data_preprocessor
+    cfg = model._config
+    pipeline = [
+        dict(t) for t in cfg.test_dataloader.dataset.pipeline
+        if not (t['type'].startswith('Pack') or t['type'].startswith('Load'))
+    ]
+    classes = (getattr(model, '_dataset_meta', None) or {}).get('classes')
+    meta = dict(
+        classes=list(classes) if classes else None,
+        mean=pre.mean.flatten().tolist() if pre._enable_normalize else None,
+        std=pre.std.flatten().tolist() if pre._enable_normalize else None,
+        to_rgb=bool(getattr(pre, 'to_rgb', False)),
+        input_size=[int(shape[0]), int(shape[1])],
+        test_pipeline=pipeline,
+        score='softmax(logits)' + (
+            f'; logits = {cosine_scale(model):g} * cosine (margin head: a '
+            'score relative to the other classes, not a calibrated '
+            'probability)' if cosine_scale(model) else ''))
+    return {k: json.dumps(v) for k, v in meta.items()}
+
+
+def write_with_metadata(graph: str, out: str, meta: Dict[str, str]) -> None:
+    """``graph`` plus ``meta`` in ``metadata_props``, as the NEW file
+    ``out`` (written beside it, then linked: never over an existing file);
+    ``graph`` is removed."""
+    import onnx
+    proto = onnx.load(graph)
+    del proto.metadata_props[:]
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, graph)
+    os.link(graph, out)  # FileExistsError rather than an overwrite
+    os.remove(graph)
 
 
 def verify(wrapper: ExportWrapper, out: str, shape: Tuple[int, int],
@@ -102,20 +158,35 @@ def main() -> None:
                         metavar=('H', 'W'),
                         help='input size (default: the crop size of the '
                         'test pipeline)')
-    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--batch', type=int, default=1,
+                        help='batch of the traced and verified example '
+                        '(the exported batch axis is dynamic)')
     parser.add_argument('--opset', type=int, default=18)
     parser.add_argument('--verify', action='store_true',
                         help='compare with onnxruntime on a random input')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-    if osp.exists(args.out):
+    # every flag checked before the (slow) build and export
+    if args.batch < 1:
+        sys.exit(f'pytorch2onnx.py: --batch must be >= 1, got {args.batch}')
+    if args.shape and min(args.shape) < 1:
+        sys.exit(f'pytorch2onnx.py: --shape must be positive, got '
+                 f'{args.shape}')
+    if osp.lexists(args.out):
         sys.exit(f'pytorch2onnx.py: --out {args.out!r} exists; choose '
                  'another name (nothing was overwritten)')
     model = build(args.config, args.checkpoint, args.cfg_options)
     shape = tuple(args.shape) if args.shape else input_shape(model._config)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    wrapper = export(model, args.out, shape, args.batch, args.opset)
-    print(f'saved {args.out} (input {args.batch}x3x{shape[0]}x{shape[1]}, '
+    partial = f'{args.out}.{os.getpid()}.partial'
+    try:
+        wrapper = export(model, partial, shape, args.batch, args.opset)
+        write_with_metadata(partial, args.out,
+                            deployment_metadata(model, shape))
+    finally:
+        if osp.exists(partial):
+            os.remove(partial)
+    print(f'saved {args.out} (input Nx3x{shape[0]}x{shape[1]}, N dynamic; '
           f'outputs {"logits, boxes" if wrapper.with_boxes else "logits"})')
     if args.verify:
         diff = verify(wrapper, args.out, shape, args.batch)

@@ -20,9 +20,10 @@ With ``return_datasamples=True`` each ``DataSample`` carries
 ``pred_bboxes`` (input pixels) and ``pred_bboxes_ori`` (original pixels),
 both (1, 4) tensors. ``show_dir`` draws the box and the class on the image.
 """
+import copy
 import os.path as osp
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -37,7 +38,31 @@ from ..datasets.transforms.geometry import (RecordInputGeometry,
                                             boxes_to_original)
 from .model import init_fitting_model
 
-__all__ = ['FGVCInferencer', 'draw_prediction']
+__all__ = [
+    'FGVCInferencer', 'draw_prediction', 'read_image', 'write_new_image'
+]
+
+
+def _label_lines(text: str, width: int, font: float, thick: int
+                 ) -> Tuple[List[str], float]:
+    """``text`` in at most two lines (split at a space) and the font scale
+    at which the widest line fits in ``width`` pixels."""
+    def widest(lines, scale):
+        return max(cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale,
+                                   thick)[0][0] for line in lines)
+
+    lines = [text]
+    if widest(lines, font) > width and ' ' in text.strip():
+        # two lines, split at the space nearest the middle
+        cuts = [i for i, c in enumerate(text) if c == ' ']
+        cut = min(cuts, key=lambda i: abs(i - len(text) / 2))
+        lines = [text[:cut].strip(), text[cut:].strip()]
+    need = widest(lines, font)
+    if need > width:
+        font *= width / need
+        while font > 0.05 and widest(lines, font) > width:
+            font *= 0.95
+    return lines, font
 
 
 def draw_prediction(image: np.ndarray,
@@ -45,19 +70,28 @@ def draw_prediction(image: np.ndarray,
                     box: Optional[Sequence[float]] = None,
                     gt_label: Optional[str] = None,
                     gt_box: Optional[Sequence[float]] = None) -> np.ndarray:
-    """A copy of the BGR ``image`` with the predicted box (red) and label,
-    and the ground-truth box (green) and label where given."""
+    """A copy of the BGR ``image`` with the predicted box (red) and label
+    (top left), and the ground-truth box (green) and label (bottom left)
+    where given. A label is drawn inside the picture: a long one is split
+    in two lines and its font shrunk until it fits the width."""
     out = np.ascontiguousarray(image.copy())
-    thick = max(1, round(max(out.shape[:2]) / 200))
-    font = max(0.4, max(out.shape[:2]) / 600)
+    height, width = out.shape[:2]
+    thick = max(1, round(max(height, width) / 200))
+    font = max(0.4, max(height, width) / 600)
 
-    def put(text, x, y, color):
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX,
-                                         font, thick)
-        y = max(th + base, y)
-        cv2.rectangle(out, (x, y - th - base), (x + tw, y), color, -1)
-        cv2.putText(out, text, (x, y - base), cv2.FONT_HERSHEY_SIMPLEX, font,
-                    (255, 255, 255), thick, cv2.LINE_AA)
+    def put(text, at_bottom, color):
+        lines, scale = _label_lines(text, width - 2, font, thick)
+        sizes = [cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale,
+                                 thick) for line in lines]
+        step = max(th + base for (_, th), base in sizes)
+        y = height - step * len(lines) if at_bottom else 0
+        y = max(0, y)
+        for line, ((tw, th), base) in zip(lines, sizes):
+            cv2.rectangle(out, (0, y), (tw + 1, y + step - 1), color, -1)
+            cv2.putText(out, line, (1, y + step - base - 1),
+                        cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255),
+                        max(1, thick if scale >= 0.4 else 1), cv2.LINE_AA)
+            y += step
 
     for bx, text, color, at_bottom in ((gt_box, gt_label, (0, 160, 0), True),
                                        (box, label, (0, 0, 255), False)):
@@ -65,21 +99,67 @@ def draw_prediction(image: np.ndarray,
             x1, y1, x2, y2 = (int(round(float(v))) for v in bx)
             cv2.rectangle(out, (x1, y1), (x2, y2), color, thick)
         if text:
-            y = out.shape[0] - 2 if at_bottom else 0
-            put(text, 0, y, color)
+            put(text, at_bottom, color)
     return out
+
+
+def read_image(image: Union[str, np.ndarray]) -> np.ndarray:
+    """A BGR image in its STORED pixel orientation (a JPEG's EXIF
+    orientation is not applied), as ``CUBWithBoxes`` and ``tools/test.py``
+    read images; an array is returned as it is."""
+    if isinstance(image, np.ndarray):
+        return image
+    path = str(image)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image {path!r} does not exist')
+    img = imread(path, flag='color_ignore_orientation')
+    if img is None:
+        raise ValueError(f'image {path!r} cannot be read as an image')
+    return img
+
+
+def write_new_image(folder: str, stem: str, image: np.ndarray,
+                    taken: set) -> str:
+    """Write ``image`` (BGR) as ``folder/stem.png``, or ``stem_1.png``,
+    ``stem_2.png``, ... if that name exists or is in ``taken``: never over
+    an existing file (or through a link), exclusive create. Returns the
+    path, added to ``taken``."""
+    ok, data = cv2.imencode('.png', image)
+    if not ok:
+        raise ValueError(f'cannot encode the drawing of {stem!r} as PNG')
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for k in range(10000):
+        name = osp.join(folder, f'{stem}.png' if k == 0 else f'{stem}_{k}.png')
+        if name in taken or osp.lexists(name):
+            continue
+        try:
+            with open(name, 'xb') as f:
+                f.write(data.tobytes())
+        except FileExistsError:  # created meanwhile by someone else
+            continue
+        taken.add(name)
+        return name
+    raise FileExistsError(f'{folder}: no free name for {stem!r}')
 
 
 class FGVCInferencer(ImageClassificationInferencer):
     """``ImageClassificationInferencer`` whose results also hold the
     predicted object box in original-image pixels (``pred_bbox``,
     ``[x1, y1, x2, y2]``) for models that predict ``pred_bboxes`` (the
-    two-branch classifier); same arguments. A config (or config path) and
-    a checkpoint are loaded by :func:`init_fitting_model`: a checkpoint
-    that does not fit the model is refused, not loaded non-strictly."""
+    two-branch classifier); same arguments. ``model`` is a config (path
+    or ``Config``) or a model name of our ``model-index.yml`` (MMPretrain's
+    ``ModelHub``); its checkpoint ``pretrained`` is loaded by
+    :func:`init_fitting_model`: a checkpoint that does not fit the model is
+    refused, not loaded non-strictly. Images are read in their stored
+    pixel orientation (EXIF orientation not applied), as ``tools/test.py``
+    reads them. ``show_dir`` never overwrites a file: a taken name gets a
+    ``_1``, ``_2``, ... suffix (``out_file`` in each result)."""
 
     def __init__(self, model, pretrained: Union[bool, str] = True,
                  device: Optional[str] = None, **kwargs) -> None:
+        if isinstance(model, str) and Path(model).suffix != '.py':
+            from mmpretrain.apis.model import ModelHub
+            model = copy.deepcopy(ModelHub.get(model).config)
         is_config = isinstance(model, Config) or (
             isinstance(model, (str, Path)) and Path(model).suffix == '.py')
         if is_config:
@@ -93,6 +173,10 @@ class FGVCInferencer(ImageClassificationInferencer):
     def _init_pipeline(self, cfg: Config) -> Callable:
         pipeline = super()._init_pipeline(cfg)
         return Compose([RecordInputGeometry(pipeline.transforms)])
+
+    def preprocess(self, inputs: List, batch_size: int = 1):
+        """Upstream's, on images read by :func:`read_image`."""
+        return super().preprocess(map(read_image, inputs), batch_size)
 
     @staticmethod
     def _add_original_boxes(preds: List[DataSample]) -> None:
@@ -114,9 +198,9 @@ class FGVCInferencer(ImageClassificationInferencer):
         if not show and show_dir is None:
             return None
         self._add_original_boxes(preds)
-        drawn = []
+        drawn, taken = [], set()
         for i, (input_, sample) in enumerate(zip(ori_inputs, preds)):
-            image = imread(input_)  # BGR, as the pipeline saw it
+            image = read_image(input_)  # BGR, as the pipeline saw it
             label = int(sample.pred_label)
             name = self.classes[label] if self.classes else str(label)
             box = sample.get('pred_bboxes_ori', None)
@@ -124,9 +208,11 @@ class FGVCInferencer(ImageClassificationInferencer):
                 image, f'{name} {float(sample.pred_score.max()):.2f}',
                 None if box is None else box[0].tolist())
             if show_dir is not None:
-                Path(show_dir).mkdir(parents=True, exist_ok=True)
-                stem = Path(input_).stem if isinstance(input_, str) else i
-                cv2.imwrite(osp.join(show_dir, f'{stem}.png'), out)
+                stem = Path(input_).stem if isinstance(
+                    input_, (str, Path)) else f'{i:08d}'
+                sample.set_metainfo(
+                    dict(out_file=write_new_image(show_dir, stem, out,
+                                                  taken)))
             drawn.append(out[..., ::-1])
         return drawn
 
@@ -144,4 +230,6 @@ class FGVCInferencer(ImageClassificationInferencer):
                 result['pred_bbox'] = [
                     float(v) for v in sample.pred_bboxes_ori[0]
                 ]
+            if 'out_file' in sample.metainfo:
+                result['out_file'] = sample.out_file
         return results

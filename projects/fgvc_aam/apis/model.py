@@ -24,12 +24,17 @@ def init_fitting_model(config: Union[str, Config],
     from mmpretrain.apis import get_model
 
     from ..engine import load_fitting_checkpoint
+    from ..engine.checkpoint_fit import PARTIAL_LOAD_OPTION
+    from ..utils import parse_bool
     cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    # checked before the model is built: 'no' must not mean yes
+    allow_partial = parse_bool(PARTIAL_LOAD_OPTION,
+                               cfg.get(PARTIAL_LOAD_OPTION, False))
     model = get_model(cfg, pretrained=False, device=device)
     if checkpoint:
         ckpt = load_fitting_checkpoint(
             model, checkpoint, map_location='cpu',
-            allow_partial=bool(cfg.get('allow_partial_checkpoint')))
+            allow_partial=allow_partial)
         meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
         if meta.get('dataset_meta'):
             model._dataset_meta = meta['dataset_meta']

@@ -19,6 +19,12 @@ fails instead of warning and returning an untrained model, each of our
 models without ``Weights`` gets the address ``fgvc-aam-unpublished://NAME``
 in the hub, and loading it raises :class:`NoPublishedWeightsError` saying
 what to pass instead (a checkpoint path, or ``pretrained=False``).
+
+MMPretrain's ``inference_model(NAME, ...)`` picks its inferencer from the
+``Task`` of a model's ``Results``; a model without published results
+(``Results: null``) is given the task ``Image Classification`` with no
+metrics, so ``inference_model`` runs MMPretrain's
+``ImageClassificationInferencer`` on every model of ours.
 """
 import os.path as osp
 from typing import Dict, Optional
@@ -66,7 +72,10 @@ def register_model_index(path: Optional[str] = None) -> bool:
         from mmpretrain.apis.model import ModelHub
         before = set(ModelHub._models_dict)
         ModelHub.register_model_index(path, config_prefix=osp.dirname(path))
-        for name in set(ModelHub._models_dict) - before:
+        added = set(ModelHub._models_dict) - before
+        _declare_classification_task(
+            ModelHub._models_dict[name] for name in added)
+        for name in added:
             info = ModelHub._models_dict[name]
             _CONFIGS[name] = osp.relpath(info.config, osp.dirname(path))
             if info.weights is None:
@@ -75,3 +84,17 @@ def register_model_index(path: Optional[str] = None) -> bool:
             prefixes=UNPUBLISHED, loader=load_from_unpublished, force=True)
         _REGISTERED.add(path)
     return True
+
+
+def _declare_classification_task(models) -> None:
+    """``Results: [{Task: Image Classification, Dataset: <training data>,
+    Metrics: {}}]`` for each model index entry without results."""
+    from modelindex.models.Result import Result
+    for meta in models:
+        if not meta.results:
+            data = (meta.metadata.training_data
+                    if meta.metadata is not None else None)
+            meta.results = [
+                Result(task='Image Classification', dataset=data or '',
+                       metrics={})
+            ]

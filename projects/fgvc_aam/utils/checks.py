@@ -33,6 +33,25 @@ def check_bool(name: str, value: Any, owner: str = '') -> bool:
     return value
 
 
+_TRUE = ('yes', 'true', '1')
+_FALSE = ('no', 'false', '0')
+
+
+def parse_bool(name: str, value: Any, owner: str = '') -> bool:
+    """A bool from a command line or a config: ``True``/``False``, ``1``/
+    ``0``, or (any case) ``yes``/``no``, ``true``/``false``, ``1``/``0``;
+    anything else is refused (``bool('no')`` is ``True``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, numbers.Integral) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    prefix = f'{owner}: ' if owner else ''
+    raise ValueError(f'{prefix}`{name}` must be one of yes/no/true/false/'
+                     f'1/0, got {value!r}')
+
+
 def check_str(name: str, value: Any, owner: str = '') -> str:
     """``value`` must be a non-empty str."""
     prefix = f'{owner}: ' if owner else ''

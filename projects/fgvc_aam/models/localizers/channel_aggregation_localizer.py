@@ -72,7 +72,9 @@ def connected_components(mask: Tensor,
     if mask.dim() != 3:
         raise ValueError(f'mask must be (N, H, W), got {tuple(mask.shape)}')
     mask = mask.bool()
-    num, height, width = (int(s) for s in mask.shape)  # ints when traced
+    # H, W ints when traced; the batch stays symbolic (dynamic-batch export)
+    num = mask.shape[0]
+    height, width = (int(s) for s in mask.shape[1:])
     n = height * width
     flat_mask = mask.reshape(num, n)
     idx = torch.arange(n, device=mask.device).expand(num, n)
@@ -121,7 +123,8 @@ def largest_component(mask: Tensor,
         tuple[Tensor, Tensor]: the component's mask (N, H, W) and a bool
         (N,) telling whether the mask had any foreground at all.
     """
-    num, height, width = (int(s) for s in mask.shape)
+    num = mask.shape[0]  # symbolic in a dynamic-batch export
+    height, width = (int(s) for s in mask.shape[1:])
     n = height * width
     labels = connected_components(mask, connectivity, early_exit)
     flat_mask = mask.reshape(num, n).bool()
@@ -236,7 +239,9 @@ class ChannelAggregationLocalizer(nn.Module):
         img_h, img_w = (float(s) for s in img_shape)
         with torch.no_grad():
             mask, finite = self.object_mask(feat, prev_feat)
-            num, height, width = (int(s) for s in mask.shape)
+            # the batch stays symbolic (an ONNX export with a dynamic batch)
+            num = mask.shape[0]
+            height, width = (int(s) for s in mask.shape[1:])
             early_exit = self.early_exit
             if early_exit is None:
                 early_exit = (mask.device.type == 'cpu'
