@@ -15,6 +15,8 @@ import os.path as osp
 import time
 from argparse import Namespace
 
+from .runtime_setup import main_rank_from_launcher_env
+
 PRED_SUFFIXES = ('.pkl', '.pickle')
 METRIC_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
 
@@ -69,16 +71,7 @@ def check_test_args(args: Namespace) -> Namespace:
     return args
 
 
-def _rank() -> int:
-    """This process's rank before the process group exists (torchrun,
-    Slurm, MPI set these)."""
-    for var in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
-        if os.environ.get(var, '').isdigit():
-            return int(os.environ[var])
-    return 0
-
-
-def new_test_folder(work_dir: str) -> str:
+def new_test_folder(work_dir: str, launcher: str = 'none') -> str:
     """A new folder ``work_dir/test_<timestamp>`` for one test run, so a
     test never writes over a training's files in ``work_dir`` (its saved
     config, logs, metrics). Rank 0 creates it; the other ranks of a
@@ -86,7 +79,7 @@ def new_test_folder(work_dir: str) -> str:
     up (else they compute the same timestamp)."""
     import torch.distributed as dist
     name = [time.strftime('test_%Y%m%d_%H%M%S')]
-    if _rank() == 0:
+    if main_rank_from_launcher_env(launcher):
         os.makedirs(work_dir, exist_ok=True)
         path = osp.join(work_dir, name[0])
         if osp.lexists(path):  # two tests in the same second

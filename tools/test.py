@@ -34,7 +34,8 @@ def main() -> None:
 
     def merge_and_prepare(cfg: Config, args) -> Config:
         cfg = prepare_runtime(merge_args(cfg, args), training=False)
-        cfg.work_dir = new_test_folder(cfg.work_dir)
+        cfg.work_dir = new_test_folder(cfg.work_dir,
+                                       cfg.get('launcher', 'none'))
         return cfg
 
     def keep(runner: Runner) -> Runner:
