@@ -98,6 +98,10 @@ def _upstream_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
+# custom_hooks[0] of the config is its MarginScheduleHook
+UNREACHED_MILESTONES_OK = 'custom_hooks.0.allow_unreached_milestones'
+
+
 @pytest.mark.slow
 def test_upstream_runner_refuses_every_mismatch_before_the_first_iteration(
         three_classes, tmp_path):
@@ -123,7 +127,9 @@ def test_upstream_runner_refuses_every_mismatch_before_the_first_iteration(
         (k, DictAction._parse_iterable(v)) for k, v in
         (o.split('=', 1) for o in fix)))
     cfg.merge_from_dict({'work_dir': str(tmp_path / 'fixed'),
-                         'train_cfg.max_epochs': 1})
+                         'train_cfg.max_epochs': 1,
+                         # one epoch: the margin milestones are never reached
+                         UNREACHED_MILESTONES_OK: True})
     runner = _upstream_runner(cfg)
     runner.train()
     assert runner.iter == 1  # 12 images, batch 16
@@ -141,6 +147,7 @@ def test_own_three_class_set_trains_and_validates_with_data_root_only(
     proc = python_tool(
         'tools/train.py', TWO_BRANCH_SYNTHETIC, '--work-dir', work_dir,
         '--cfg-options', 'train_cfg.max_epochs=1',
+        f'{UNREACHED_MILESTONES_OK}=True',
         *(f'{k}={v}' for k, v in _data_root_options(three_classes).items()))
     assert 'has 3 classes; set from it: model.head.num_classes=3 (was 16)' \
         in proc.stdout + proc.stderr

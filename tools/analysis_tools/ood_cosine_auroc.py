@@ -29,6 +29,8 @@ from typing import Dict, List
 import numpy as np
 import torch
 
+import fgvc_aam_tools.quiet_warnings  # noqa: F401
+
 OOD_KINDS = ('unseen-classes', 'background', 'noise', 'smooth')
 
 
