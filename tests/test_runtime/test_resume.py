@@ -137,17 +137,18 @@ def test_truncated_checkpoint_named_explicitly_is_refused(tmp_path,
     assert repr(path) in str(info.value)
 
 
-def test_legacy_pickle_checkpoint_is_not_called_truncated(tmp_path):
+def test_legacy_pickle_checkpoint_is_refused_with_a_resave_hint(tmp_path):
     """A checkpoint in torch's older (non-zip) format, as torch < 1.6 or
-    `_use_new_zipfile_serialization=False` writes it, loads with torch.load
-    and must not be refused as truncated (it has no zip end record to look
-    for; our own saves are always zip files)."""
+    `_use_new_zipfile_serialization=False` writes it, carries no CRC to
+    verify and is the format of CVE-2025-32434: it is not taken (issue 22;
+    it used to be), and the message says how to convert it. Our own saves
+    are always zip files."""
     from fgvc_aam_tools.resume import checkpoint_problem
     path = str(tmp_path / 'legacy.pth')
     torch.save({'state_dict': {'w': torch.ones(3)}}, path,
                _use_new_zipfile_serialization=False)
     assert torch.load(path, weights_only=True)['state_dict']['w'].sum() == 3
-    assert checkpoint_problem(path) is None
+    assert 'save it again with torch.save' in checkpoint_problem(path)
     # a zip checkpoint cut short is still refused
     zipped = str(tmp_path / 'zipped.pth')
     torch.save({'state_dict': {'w': torch.ones(3)}}, zipped)
