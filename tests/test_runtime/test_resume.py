@@ -157,3 +157,56 @@ def test_legacy_pickle_checkpoint_is_refused_with_a_resave_hint(tmp_path):
     with open(zipped, 'wb') as f:
         f.write(data[:len(data) // 2])
     assert 'truncated' in checkpoint_problem(zipped)
+
+
+def _flip_tensor_bytes(path: str, count: int = 8) -> None:
+    """Invert ``count`` bytes in the middle of the first tensor's data."""
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        info = next(i for i in archive.infolist() if '/data/' in i.filename)
+    with open(path, 'rb') as f:
+        data = bytearray(f.read())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(
+        info.extra) + info.file_size // 2
+    for i in range(start, start + count):
+        data[i] ^= 0xFF
+    with open(path, 'wb') as f:
+        f.write(bytes(data))
+
+
+def _cut_middle(path: str, count: int = 16) -> None:
+    with open(path, 'rb') as f:
+        data = f.read()
+    mid = len(data) // 2
+    with open(path, 'wb') as f:
+        f.write(data[:mid] + data[mid + count:])
+
+
+def test_damaged_checkpoints_are_skipped_and_named(tmp_path):
+    """Issue 22: 8 flipped bytes inside a tensor loaded as other weights,
+    and a file with 16 bytes cut from its middle was chosen by --resume.
+    Oracle: torch itself loads the flipped file with changed values."""
+    work = _work_dir(tmp_path)
+    flipped, cut = (osp.join(work, f'epoch_{e}.pth') for e in (3, 2))
+    _flip_tensor_bytes(flipped)
+    _cut_middle(cut)
+    w = torch.load(flipped, weights_only=True)['state_dict']['w']
+    assert not torch.equal(w, torch.full((64, ), 3.))  # torch: no CRC check
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(flipped)
+    found, log = _find(work)
+    assert found == osp.join(work, 'epoch_1.pth')
+    assert f'{flipped}, which is damaged: the CRC-32' in log
+    assert f'Skipping {cut}: it is damaged' in log
+
+
+def test_damaged_checkpoint_named_explicitly_is_refused(tmp_path):
+    from projects.fgvc_aam.engine import (CheckpointRefusedError,
+                                          load_checkpoint_file)
+    path = _ckpt(str(tmp_path / 'model.pth'), 1)
+    _flip_tensor_bytes(path)
+    with pytest.raises(FileNotFoundError, match='CRC-32'):
+        prepare_runtime(_cfg(None, load_from=path), training=False)
+    with pytest.raises(CheckpointRefusedError) as err:
+        load_checkpoint_file(path)
+    assert path in str(err.value) and 'CRC-32' in str(err.value)
