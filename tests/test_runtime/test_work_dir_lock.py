@@ -16,23 +16,35 @@ from tests.helpers import (data_options, finish, root_and_classes, snapshot,
                            start, train_cmd, write_hook_config)
 
 
-@pytest.mark.slow
-def test_second_training_into_busy_work_dir_is_refused(synthetic_root,
-                                                       tmp_path):
-    root, num_classes = root_and_classes(synthetic_root)
-    opts = ['--cfg-options', *data_options(root, num_classes)]
+def start_paused(tmp_path, work: str, iteration: int, opts: list):
+    """A ``tools/train.py`` of the tiny config into ``work``, parked after
+    training iteration ``iteration``; returns once it is parked."""
     marker = str(tmp_path / 'paused')
     config = write_hook_config(
         str(tmp_path / 'pause.py'), 'tests/configs/tiny_softmax_synthetic.py',
-        [dict(type='PauseAtIterHook', iteration=1, marker=marker)])
-    work = str(tmp_path / 'work')
+        [dict(type='PauseAtIterHook', iteration=iteration, marker=marker)])
     first = start(train_cmd(config, work, *opts), str(tmp_path / 'a.log'))
+    deadline = time.time() + 300
     try:
-        deadline = time.time() + 300
         while not osp.exists(marker):
             assert first.poll() is None, open(first.log_path).read()[-3000:]
             assert time.time() < deadline, 'the first run never paused'
             time.sleep(0.1)
+    except BaseException:
+        first.kill()
+        first.wait()
+        raise
+    return first
+
+
+@pytest.mark.slow
+def test_second_training_into_busy_work_dir_is_refused(synthetic_root,
+                                                       tmp_path):
+    opts = ['--cfg-options', *data_options(*root_and_classes(
+        synthetic_root))]
+    work = str(tmp_path / 'work')
+    first = start_paused(tmp_path, work, 1, opts)
+    try:
         before = snapshot(work)
         second = start(train_cmd('tests/configs/tiny_softmax_synthetic.py',
                                  work, *opts), str(tmp_path / 'b.log'))
@@ -91,21 +103,11 @@ def test_resume_right_after_sigkill_with_dataloader_workers(synthetic_root,
     """Issue 22: the dead run's orphaned dataloader workers inherited its
     ``flock`` and ``--resume`` was refused as busy for about 5 s. The lock
     is now a record lock, which forked children do not hold."""
-    root, num_classes = root_and_classes(synthetic_root)
-    opts = ['--cfg-options', *data_options(root, num_classes),
-            'train_dataloader.num_workers=2',
+    opts = ['--cfg-options', *data_options(*root_and_classes(
+        synthetic_root)), 'train_dataloader.num_workers=2',
             'train_dataloader.persistent_workers=True']
-    marker = str(tmp_path / 'paused')
-    config = write_hook_config(
-        str(tmp_path / 'pause.py'), 'tests/configs/tiny_softmax_synthetic.py',
-        [dict(type='PauseAtIterHook', iteration=5, marker=marker)])
     work = str(tmp_path / 'work')
-    first = start(train_cmd(config, work, *opts), str(tmp_path / 'a.log'))
-    deadline = time.time() + 300
-    while not osp.exists(marker):
-        assert first.poll() is None, open(first.log_path).read()[-3000:]
-        assert time.time() < deadline, 'the first run never paused'
-        time.sleep(0.1)
+    first = start_paused(tmp_path, work, 5, opts)
     workers = _children(first.pid)
     first.send_signal(signal.SIGKILL)
     first.wait()
