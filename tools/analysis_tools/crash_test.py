@@ -11,7 +11,7 @@ compare the final weights with an uninterrupted run of the same seed.
    ``--save-pause`` seconds in the middle of each write, through the test
    hook ``FGVC_AAM_TEST_SAVE_PAUSE``; the kill comes when a
    ``*.tmp-saving`` file appears), the others at a random moment of the
-   one and a half epochs after the runner is built (loading, training,
+   two and a half epochs after its first training iteration (training,
    validating or saving); after the last kill the run is resumed to its
    end;
 4. prints the kills, the resumes and the largest difference between the two
@@ -22,7 +22,7 @@ one thread, and the config's ``EpochSeedHook`` reseeds every epoch, so a
 resumed run replays exactly what the uninterrupted one did: the expected
 difference is 0 (bit-identical).
 
-    python tools/analysis_tools/crash_test.py --kills 30 --epochs 4 \\
+    python tools/analysis_tools/crash_test.py --kills 30 --epochs 12 \\
         --work-dir work_dirs/crash_test
 """
 import argparse
@@ -44,7 +44,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--config', default='configs/quickstart.py')
     p.add_argument('--kills', type=int, default=30)
-    p.add_argument('--epochs', type=int, default=4)
+    p.add_argument('--epochs', type=int, default=12)
     p.add_argument('--work-dir', default='work_dirs/crash_test')
     p.add_argument('--data-root', default=None,
                    help='a CUB-layout data root (default: generated)')
@@ -100,6 +100,7 @@ def train_command(args, work_dir: str, data_root: str) -> List[str]:
                 'randomness.deterministic=True',
                 'train_dataloader.num_workers=0',
                 'default_hooks.checkpoint.max_keep_ckpts=2',
+                'default_hooks.logger.interval=1',
                 *args.cfg_options]
     return [sys.executable, 'tools/train.py', args.config, '--work-dir',
             work_dir, '--resume', '--cfg-options', *opts]
@@ -138,10 +139,14 @@ def _writes(work_dir: str) -> set:
     return found
 
 
-def _run_dirs(work_dir: str) -> set:
-    """The per-run log folders mmengine makes (``YYYYmmdd_HHMMSS``) once
-    the runner is built, just before training starts."""
-    return set(glob.glob(osp.join(work_dir, '[0-9]' * 8 + '_' + '[0-9]' * 6)))
+def _training(log: str, offset: int):
+    """A test that the run logging to ``log`` from byte ``offset`` on has
+    finished its first training iteration (logged at every iteration)."""
+    def ready() -> bool:
+        with open(log, 'rb') as f:
+            f.seek(offset)
+            return b'Epoch(train)' in f.read()
+    return ready
 
 
 def _wait_until(proc: subprocess.Popen, ready, limit: float) -> bool:
@@ -176,7 +181,8 @@ def crash_run(args, data_root: str, epoch_s: float, log) -> Dict:
             break
         stats['runs'] += 1
         stats['resumes'] += stats['runs'] > 1
-        old, dirs = _writes(work), _run_dirs(work)
+        old = _writes(work)
+        offset = osp.getsize(train_log) if osp.exists(train_log) else 0
         proc = _start(cmd, train_log, args.save_pause)
         in_save = stats['kills'] % 2 == 0
         limit = epoch_s * (args.epochs + 2) + 120
@@ -185,13 +191,13 @@ def crash_run(args, data_root: str, epoch_s: float, log) -> Dict:
             if hit:
                 time.sleep(rng.uniform(0, args.save_pause * 0.8))
         else:
-            # once the runner is built, at a random moment of the next one
-            # and a half epochs: loading, training, validating or saving
-            hit = _wait_until(proc, lambda: bool(_run_dirs(work) - dirs),
-                              limit)
+            # once training runs, at a random moment of the next two and a
+            # half epochs (each with its paused save): training,
+            # validating or saving; some checkpoints get through
+            hit = _wait_until(proc, _training(train_log, offset), limit)
             if hit:
-                _wait_until(proc, lambda: False,
-                            rng.uniform(0., epoch_s * 1.5))
+                _wait_until(proc, lambda: False, rng.uniform(
+                    0., 2.5 * (epoch_s + args.save_pause)))
                 hit = proc.poll() is None
         if proc.poll() is None and hit:
             os.kill(proc.pid, signal.SIGKILL)
@@ -259,12 +265,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     t0 = time.time()
     proc = _start(train_command(args, reference, data_root),
                   osp.join(args.work_dir, 'reference.log'), 0.)
-    _wait_until(proc, lambda: bool(_run_dirs(reference)), 600)
-    t_built = time.time()
+    _wait_until(proc, _training(
+        osp.join(args.work_dir, 'reference.log'), 0), 600)
+    t_training = time.time()
     if proc.wait() != 0:
         raise RuntimeError('crash_test: the reference run exited '
                            f'{proc.returncode}; see reference.log')
-    epoch_s = (time.time() - t_built) / args.epochs
+    epoch_s = (time.time() - t_training) / args.epochs
     log(f'reference run: {time.time() - t0:.1f} s ({epoch_s:.1f} s an '
         'epoch)')
     stats = crash_run(args, data_root, epoch_s, log)
