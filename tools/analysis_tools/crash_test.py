@@ -37,7 +37,6 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SAVE_PAUSE_ENV = 'FGVC_AAM_TEST_SAVE_PAUSE'  # read by AtomicCheckpointHook
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -112,6 +111,8 @@ def _env(pause: float = 0.) -> Dict[str, str]:
     env['PYTHONPATH'] = os.pathsep.join(
         [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p])
     if pause:
+        from projects.fgvc_aam.engine.hooks.atomic_checkpoint_hook import \
+            SAVE_PAUSE_ENV
         env[SAVE_PAUSE_ENV] = str(pause)
     return env
 

@@ -129,21 +129,34 @@ def _victim(tmp_path) -> str:
     return str(victim)
 
 
+@pytest.mark.parametrize('planted', ['symlink', 'file'])
 def test_a_link_planted_at_the_temporary_name_is_not_written_through(
-        tmp_path):
+        tmp_path, planted):
     """Issue 22: the temporary file was opened with ``open(path, 'wb')``,
-    which writes through a symlink planted at its name. Oracle: the
-    target's content on disk."""
+    which writes through a symlink planted at its name (or over a file
+    someone put there). Oracle: the content on disk."""
     work = tmp_path / 'work'
     work.mkdir()
     victim = _victim(tmp_path)
     runner = FakeRunner(str(work))
     hook = HOOKS.build(dict(type=HOOK_TYPE, interval=1))
     hook.before_train(runner)
-    runner.before_write = lambda path: os.symlink(victim, path)
+    if planted == 'symlink':
+        runner.before_write = lambda path: os.symlink(victim, path)
+    else:  # a user's zip, named like our temporary file
+        def plant(path):
+            with open(path, 'wb') as f:
+                f.write(b'PK\x03\x04 user zip')
+        runner.before_write = plant
     with pytest.raises(OSError) as err:
         _epoch(hook, runner, 1)
-    assert 'epoch_1.pth.tmp-saving is a symbolic link' in str(err.value)
+    tmp = str(work / 'epoch_1.pth.tmp-saving')
+    if planted == 'symlink':
+        assert f'{tmp} is a symbolic link' in str(err.value)
+    else:
+        assert isinstance(err.value, FileExistsError)
+        with open(tmp, 'rb') as f:  # neither overwritten nor removed
+            assert f.read() == b'PK\x03\x04 user zip'
     with open(victim) as f:
         assert f.read() == 'precious'
     assert 'epoch_1.pth' not in os.listdir(work)

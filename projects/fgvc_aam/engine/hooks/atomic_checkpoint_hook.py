@@ -46,7 +46,8 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmpretrain.registry import HOOKS
 
-from ...utils.no_follow import refuse_link, write_new_file
+from ...utils.no_follow import (LinkRefusedError, refuse_link,
+                                write_new_file)
 from ...utils.signatures import init_arguments
 
 TMP_SUFFIX = '.tmp-saving'
@@ -148,6 +149,8 @@ class _AtomicSaveRunner:
             if not is_main_process():  # Runner.save_checkpoint: master only
                 return
             os.replace(tmp, final)
+        except (FileExistsError, LinkRefusedError):
+            raise  # the name was taken before our write: not ours to remove
         except BaseException:
             if is_main_process() and is_our_leftover(tmp):
                 os.remove(tmp)
