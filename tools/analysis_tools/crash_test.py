@@ -10,10 +10,10 @@ compare the final weights with an uninterrupted run of the same seed.
    lands inside a checkpoint write (the atomic checkpoint hook pauses
    ``--save-pause`` seconds in the middle of each write, through the test
    hook ``FGVC_AAM_TEST_SAVE_PAUSE``; the kill comes when a
-   ``*.tmp-saving`` file appears), the others at a random moment of the
-   two and a half epochs after its first training iteration (training,
-   validating or saving); after the last kill the run is resumed to its
-   end;
+   ``*.tmp-saving`` file appears), the others after a random number of
+   training iterations (up to one and a half epochs) plus up to one
+   iteration's time (training, validating or saving); after the last kill
+   the run is resumed to its end;
 4. prints the kills, the resumes and the largest difference between the two
    final ``state_dict``s; exits 1 if it exceeds ``--tolerance``.
 
@@ -30,6 +30,7 @@ import glob
 import os
 import os.path as osp
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -140,14 +141,14 @@ def _writes(work_dir: str) -> set:
     return found
 
 
-def _training(log: str, offset: int):
-    """A test that the run logging to ``log`` from byte ``offset`` on has
-    finished its first training iteration (logged at every iteration)."""
-    def ready() -> bool:
-        with open(log, 'rb') as f:
-            f.seek(offset)
-            return b'Epoch(train)' in f.read()
-    return ready
+def _iterations(log: str, offset: int = 0) -> int:
+    """Training iterations logged to ``log`` from byte ``offset`` on (the
+    logger logs every iteration)."""
+    if not osp.exists(log):
+        return 0
+    with open(log, 'rb') as f:
+        f.seek(offset)
+        return f.read().count(b'Epoch(train)')
 
 
 def _wait_until(proc: subprocess.Popen, ready, limit: float) -> bool:
@@ -168,7 +169,8 @@ def _wait_for_save(proc: subprocess.Popen, work_dir: str, old: set,
     return _wait_until(proc, lambda: bool(_writes(work_dir) - old), limit)
 
 
-def crash_run(args, data_root: str, epoch_s: float, log) -> Dict:
+def crash_run(args, data_root: str, epoch_s: float, iters: int,
+              log) -> Dict:
     """The killed-and-resumed run; returns its counts."""
     work = osp.join(args.work_dir, 'crashed')
     os.makedirs(work, exist_ok=True)
@@ -192,13 +194,17 @@ def crash_run(args, data_root: str, epoch_s: float, log) -> Dict:
             if hit:
                 time.sleep(rng.uniform(0, args.save_pause * 0.8))
         else:
-            # once training runs, at a random moment of the next two and a
-            # half epochs (each with its paused save): training,
-            # validating or saving; some checkpoints get through
-            hit = _wait_until(proc, _training(train_log, offset), limit)
+            # after a random number of training iterations of this run,
+            # up to one and a half epochs but at least one short of the
+            # end (so that kills remain), plus up to one iteration's time:
+            # training, validating or saving
+            left = (args.epochs - _newest_epoch(work)) * iters - 1
+            count = rng.randint(1, max(1, min(int(1.5 * iters), left)))
+            hit = _wait_until(
+                proc, lambda: _iterations(train_log, offset) >= count, limit)
             if hit:
-                _wait_until(proc, lambda: False, rng.uniform(
-                    0., 2.5 * (epoch_s + args.save_pause)))
+                _wait_until(proc, lambda: False,
+                            rng.uniform(0., epoch_s / iters))
                 hit = proc.poll() is None
         if proc.poll() is None and hit:
             os.kill(proc.pid, signal.SIGKILL)
@@ -223,6 +229,14 @@ def crash_run(args, data_root: str, epoch_s: float, log) -> Dict:
             raise RuntimeError(f'crash_test: the last resume exited '
                                f'{proc.returncode}; see {train_log}')
     return stats
+
+
+def _newest_epoch(work: str) -> int:
+    """The largest N of the ``epoch_N.pth`` in ``work`` (0 if none)."""
+    found = [int(m.group(1)) for m in (
+        re.match(r'^epoch_(\d+)\.pth$', name) for name in os.listdir(work))
+        if m]
+    return max(found, default=0)
 
 
 def _names(work: str) -> List[str]:
@@ -266,16 +280,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     t0 = time.time()
     proc = _start(train_command(args, reference, data_root),
                   osp.join(args.work_dir, 'reference.log'), 0.)
-    _wait_until(proc, _training(
-        osp.join(args.work_dir, 'reference.log'), 0), 600)
+    reference_log = osp.join(args.work_dir, 'reference.log')
+    _wait_until(proc, lambda: _iterations(reference_log) > 0, 600)
     t_training = time.time()
     if proc.wait() != 0:
         raise RuntimeError('crash_test: the reference run exited '
                            f'{proc.returncode}; see reference.log')
     epoch_s = (time.time() - t_training) / args.epochs
-    log(f'reference run: {time.time() - t0:.1f} s ({epoch_s:.1f} s an '
-        'epoch)')
-    stats = crash_run(args, data_root, epoch_s, log)
+    iters = max(1, _iterations(reference_log) // args.epochs)
+    log(f'reference run: {time.time() - t0:.1f} s ({epoch_s:.1f} s and '
+        f'{iters} iterations an epoch)')
+    stats = crash_run(args, data_root, epoch_s, iters, log)
     diff = max_difference(_final(reference, args.epochs),
                           _final(osp.join(args.work_dir, 'crashed'),
                                  args.epochs))
