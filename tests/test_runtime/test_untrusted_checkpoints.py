@@ -38,6 +38,8 @@ import torch
 from tests.helpers import (class_names, data_options, python_tool, run,
                            train_cmd, write_random_checkpoint)
 
+pytestmark = pytest.mark.reliability  # malformed (hostile) input
+
 CONFIG = 'tests/configs/tiny_two_branch_crop.py'
 
 
