@@ -11,17 +11,21 @@ work dir if the work dir was moved), and otherwise the newest intact
 it skipped.
 
 A checkpoint is "intact" when it is a complete zip archive (the format
-``torch.save`` has written since torch 1.6): the end-of-central-directory
-record comes last, so a file cut short by a kill or a full disk lacks it.
+``torch.save`` has written since torch 1.6) whose every member's CRC-32
+matches: a file cut short by a kill or a full disk lacks the end record,
+one with bytes cut from its middle does not read back, flipped bytes fail
+their member's CRC. The older non-zip formats carry no check and are not
+taken.
 """
 import logging
 import os
 import os.path as osp
 import re
-import zipfile
 from typing import Callable, List, Optional
 
 from mmengine.logging import print_log
+
+from projects.fgvc_aam.engine.checkpoint_loading import checkpoint_damage
 
 LAST_CHECKPOINT = 'last_checkpoint'
 _STEP_CKPT = re.compile(r'^(?:epoch|iter)_(\d+)\.pth$')
@@ -32,27 +36,10 @@ def _log(msg: str) -> None:
 
 
 def checkpoint_problem(path: str) -> Optional[str]:
-    """``None`` if ``path`` is a complete checkpoint, else what is wrong
-    (a phrase that follows "it", e.g. ``'is truncated ...'``)."""
-    if not osp.exists(path):
-        return 'does not exist'
-    if not osp.isfile(path):
-        return 'is not a file'
-    if osp.getsize(path) == 0:
-        return 'is empty (0 bytes)'
-    with open(path, 'rb') as f:
-        if f.read(1) == b'\x80':  # a pickle: torch's pre-1.6 format, which
-            return None  # has no end record; torch.load reports its damage
-    if not zipfile.is_zipfile(path):
-        return ('is truncated or not a checkpoint (no zip end record, as '
-                'left by a save that was killed or ran out of disk)')
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if not any(n.endswith('data.pkl') for n in archive.namelist()):
-                return 'is a zip file but not a torch checkpoint'
-    except (zipfile.BadZipFile, OSError) as e:
-        return f'cannot be read as a checkpoint ({e})'
-    return None
+    """``None`` if ``path`` is a complete checkpoint whose zip CRCs match,
+    else what is wrong (a phrase that follows "it", e.g. ``'is truncated
+    ...'``); see :func:`projects.fgvc_aam.engine.checkpoint_damage`."""
+    return checkpoint_damage(path)
 
 
 def step_checkpoints(work_dir: str) -> List[str]:

@@ -4,13 +4,16 @@ Nothing here runs on import: each tool calls what it needs, and
 :func:`fgvc_aam_tools.runtime_setup.prepare_runtime` calls all of it for
 ``tools/train.py`` and ``tools/test.py``.
 
-- **Checkpoint allow-list** (:func:`allow_mmengine_checkpoints`). mmengine
-  calls ``torch.load(filename, map_location=...)`` without ``weights_only``;
-  since torch 2.6 that means ``weights_only=True``, which refuses the
-  message hub's ``HistoryBuffer`` and numpy pieces an mmengine checkpoint
-  pickles. We allow-list exactly those globals instead of turning the safe
-  loader off. Our own checkpoints need none of it (``PlainCheckpointHook``
-  stores plain types); it is for checkpoints plain mmengine wrote.
+- **Safe checkpoint loading** (:func:`allow_mmengine_checkpoints`).
+  mmengine calls ``torch.load(filename, map_location=...)``; since torch
+  2.6 that means ``weights_only=True``, which refuses the message hub's
+  ``HistoryBuffer`` and numpy pieces a plain mmengine checkpoint pickles.
+  We make mmengine read local checkpoints through
+  :func:`projects.fgvc_aam.engine.checkpoint_loading.load_checkpoint_file`
+  instead, which checks the zip CRCs and allow-lists exactly those globals
+  by name, only around its own ``torch.load`` (nothing process-wide, and
+  never ``getattr``). Our own checkpoints need none of it
+  (``PlainCheckpointHook`` stores plain types).
 - **Data-parallel training without CUDA** (:func:`setup_cpu_distributed`).
   mmengine's ``pytorch``, ``slurm`` and ``mpi`` launchers call
   ``torch.cuda.set_device`` and its runner wraps the model in DDP with
@@ -39,7 +42,6 @@ import sys
 from typing import Any, List
 from unittest import mock
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, ConfigDict
@@ -195,38 +197,13 @@ def finish_data_parallel_run(runner) -> None:
         exit_skipping_finalizers(0)
 
 
-def mmengine_checkpoint_globals() -> List[Any]:
-    """The globals (beyond torch's defaults) an mmengine checkpoint pickles."""
-    from mmengine.logging.history_buffer import HistoryBuffer
-    try:  # numpy >= 2
-        from numpy._core.multiarray import _reconstruct, scalar
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct, scalar
-    return [
-        HistoryBuffer,
-        _reconstruct,
-        scalar,
-        np.ndarray,
-        np.dtype,
-        type(np.dtype(np.float64)),  # numpy.dtypes.Float64DType
-        type(np.dtype(np.float32)),
-        type(np.dtype(np.int64)),  # numpy.dtypes.Int64DType
-        type(np.dtype(np.int32)),
-        type(np.dtype(np.bool_)),
-        getattr,  # numpy's pickles reconstruct dtypes through getattr
-    ]
-
-
 def allow_mmengine_checkpoints() -> None:
-    """Allow-list mmengine's checkpoint globals for ``weights_only`` loads.
-
-    Idempotent; a no-op on torch versions without
-    ``torch.serialization.add_safe_globals`` (< 2.4), which load with
-    ``weights_only=False`` anyway.
-    """
-    add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
-    if add_safe_globals is not None:
-        add_safe_globals(mmengine_checkpoint_globals())
+    """Read local checkpoints, ours and plain mmengine's, through our safe
+    loader (``use_safe_checkpoint_loader``: ``weights_only``, exact
+    allow-list inside the load only, zip CRCs checked). Idempotent."""
+    from projects.fgvc_aam.engine.checkpoint_loading import \
+        use_safe_checkpoint_loader
+    use_safe_checkpoint_loader()
 
 
 DATALOADER_FIELDS = ('train_dataloader', 'val_dataloader', 'test_dataloader')

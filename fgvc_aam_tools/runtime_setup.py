@@ -4,7 +4,7 @@ Our tools reuse MMPretrain's own argument parsing and config merging (the
 ``tools/`` that ship inside the ``mmpretrain`` package under ``.mim``), so
 they take exactly the same flags, and add what this stack needs:
 
-- the run-time fixes of :mod:`.runtime_fixes`: the checkpoint allow-list,
+- the run-time fixes of :mod:`.runtime_fixes`: the safe checkpoint loader,
   CPU data-parallel runs tied to their ``torchrun`` launcher, and
   ``persistent_workers`` off where there are no workers;
 - a fresh (not resumed) run in a work dir that already holds checkpoints

@@ -3,19 +3,33 @@
 Two ``tools/train.py`` started together into the same work dir both pass
 the overwrite guard (no checkpoint yet), both exit 0, and each one's
 checkpoints may hold the other's weights. :func:`lock_work_dir` takes an
-exclusive, non-blocking ``fcntl.flock`` on ``work_dir/train.lock`` and
-writes the holder's PID there; a second run is refused with a message
-naming the work dir and that PID. The kernel drops the lock when its
-holder dies, so a lock left by a killed run is reclaimed by the next one
-(which says so). POSIX only; elsewhere it warns and does not lock.
+exclusive, non-blocking POSIX record lock (``fcntl.lockf``) on
+``work_dir/train.lock`` and writes the holder's PID there; a second run is
+refused with a message naming the work dir and that PID. The kernel drops
+the lock when its holder dies, so a lock left by a killed run is reclaimed
+by the next one (which says so). POSIX only; elsewhere it warns and does
+not lock.
+
+- A record lock belongs to the process that took it: forked children (the
+  dataloader workers) do not hold it, so a ``--resume`` right after a
+  SIGKILL is not refused while orphaned workers wind down (they held the
+  ``flock`` of earlier versions for about 5 s). Caveat of record locks:
+  closing *any* descriptor of the file in the holding process drops the
+  lock, so nothing but this module opens ``train.lock``.
+- The file is opened with ``O_NOFOLLOW`` and must have one link: a
+  symlink or hard link planted at ``train.lock`` is refused, naming it,
+  instead of truncating its target.
 """
 import atexit
+import errno
 import logging
 import os
 import os.path as osp
 from typing import Callable, Dict, Optional, TextIO
 
 from mmengine.logging import print_log
+
+from projects.fgvc_aam.utils.no_follow import LinkRefusedError, open_no_follow
 
 try:
     import fcntl
@@ -64,10 +78,18 @@ def lock_work_dir(work_dir: str,
     if path in _held:
         return path
     os.makedirs(work_dir, exist_ok=True)
-    f = open(path, 'a+')
+    f = os.fdopen(open_no_follow(path, os.O_RDWR | os.O_CREAT), 'r+')
+    if os.fstat(f.fileno()).st_nlink != 1:
+        f.close()
+        raise LinkRefusedError(
+            errno.EMLINK, f'{path} has other hard links; refusing to write '
+            'to it (remove it)', path)
     try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        fcntl.lockf(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EAGAIN):
+            f.close()
+            raise
         f.seek(0)
         holder = f.read().strip() or 'unknown'
         f.close()

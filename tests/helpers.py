@@ -393,8 +393,13 @@ def toy_runner(work_dir, *, model: dict, name: str, dataset=None,
     """An in-process mmengine Runner on :class:`ToyDataset` (no shuffling,
     no workers, seed 0, scope mmpretrain) that resumes from ``load_from``
     when given; ``kwargs`` go to ``Runner`` (optimizer, train_cfg,
-    hooks...)."""
+    hooks...). Checkpoints are read as our tools read them
+    (``use_safe_checkpoint_loader``)."""
     from mmengine.runner import Runner
+
+    from projects.fgvc_aam.engine.checkpoint_loading import \
+        use_safe_checkpoint_loader
+    use_safe_checkpoint_loader()
     return Runner(
         model=model,
         work_dir=str(work_dir),
@@ -460,15 +465,21 @@ class KillDuringSaveHook(Hook):
         import signal
 
         from mmengine.fileio import LocalBackend
-        put = LocalBackend.put
 
-        def put_then_die(backend, obj, filepath):
-            if os.path.basename(str(filepath)).startswith(name):
-                with open(filepath, 'wb') as f:
-                    f.write(obj[:len(obj) // 2])
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.kill(os.getpid(), signal.SIGKILL)
-            return put(backend, obj, filepath)
+        from projects.fgvc_aam.engine.hooks.atomic_checkpoint_hook import \
+            NoFollowLocalBackend
 
-        LocalBackend.put = put_then_die
+        def put_then_die(put):
+            def put_half(backend, obj, filepath):
+                if os.path.basename(str(filepath)).startswith(name):
+                    with open(filepath, 'wb') as f:
+                        f.write(obj[:len(obj) // 2])
+                        f.flush()
+                        os.fsync(f.fileno())
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return put(backend, obj, filepath)
+            return put_half
+
+        # the atomic hook's temporary files go through the no-follow one
+        for backend in (LocalBackend, NoFollowLocalBackend):
+            backend.put = put_then_die(backend.put)

@@ -26,8 +26,9 @@ def test_importing_the_method_package_changes_nothing_else():
     torch adds its own when its submodules are imported: not ours to
     check), imports nothing of ``fgvc_aam_tools``, and ``projects`` is a
     namespace (other OpenMMLab projects install ``projects.*`` too: ours
-    must not own ``projects`` itself). The allow-list is then switched on
-    explicitly."""
+    must not own ``projects`` itself). The tools' safe loader is then
+    switched on explicitly, and still allow-lists nothing process-wide
+    (issue 22: only around its own loads)."""
     out = run_python(
         'import json, sys, torch\n'
         'import numpy as np\n'
@@ -40,13 +41,20 @@ def test_importing_the_method_package_changes_nothing_else():
         'after_import = allowed()\n'
         "tools = sorted(m for m in sys.modules "
         "if m.split('.')[0] == 'fgvc_aam_tools')\n"
+        'from mmengine.runner.checkpoint import CheckpointLoader\n'
+        "before = CheckpointLoader._schemes[''].__name__\n"
         'from fgvc_aam_tools.runtime_fixes import allow_mmengine_checkpoints\n'
         'allow_mmengine_checkpoints()\n'
         "print(json.dumps(dict(after_import=after_import, tools=tools, "
-        "after_call=allowed(), file=getattr(projects, '__file__', None))))")
+        "after_call=allowed(), before=before, "
+        "loader=CheckpointLoader._schemes[''].__name__, "
+        "file=getattr(projects, '__file__', None))))")
     assert out['after_import'] == [False, False, False]
     assert out['tools'] == []
-    assert out['after_call'] == [True, True, True]
+    # nothing allow-listed process-wide, ever; local files go through ours
+    assert out['after_call'] == [False, False, False]
+    assert out['before'] == 'load_from_local'
+    assert out['loader'] == 'load_checkpoint_file'
     assert out['file'] is None
     assert not osp.exists(osp.join(ROOT, 'projects', '__init__.py'))
 

@@ -76,6 +76,47 @@ def cached_checkpoint(root: str = DEFAULT_ROOT,
     return path, osp.isfile(path)
 
 
+def _backbone_record(cfg: Config) -> dict:
+    """What a cache entry records of the model that made it."""
+    return json.loads(json.dumps(dict(backbone=cfg.model.backbone),
+                                 sort_keys=True, default=list))
+
+
+def check_pretrained(ckpt: str, cfg: Config) -> None:
+    """Refuse a cached checkpoint that is not the pretraining of ``cfg``.
+
+    The file is read by our safe loader (no code runs; zip CRCs checked);
+    its tensors must fit ``cfg``'s model exactly (catches another width or
+    depth), and the record written next to it (``pretrained.json``, ours)
+    must name the same backbone config (catches e.g. other strides).
+
+    Raises:
+        projects.fgvc_aam.engine.CheckpointRefusedError: damaged / crafted.
+        projects.fgvc_aam.engine.CheckpointMismatchError: another model.
+    """
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    import projects.fgvc_aam  # noqa: F401  (registers the model parts)
+    from projects.fgvc_aam.engine import (CheckpointMismatchError,
+                                          check_checkpoint_fits,
+                                          load_checkpoint_file)
+    checkpoint = load_checkpoint_file(ckpt, map_location='cpu')
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    model = MODELS.build(cfg.model)
+    check_checkpoint_fits(model, checkpoint, ckpt)
+    record = osp.join(osp.dirname(ckpt), 'pretrained.json')
+    if osp.isfile(record):
+        with open(record) as f:
+            made_by = json.load(f).get('backbone')
+        if made_by != _backbone_record(cfg)['backbone']:
+            raise CheckpointMismatchError(
+                f'cached checkpoint {ckpt!r} was made by backbone '
+                f'{made_by!r}, not by this config\'s '
+                f'{_backbone_record(cfg)["backbone"]!r} ({record}); '
+                'delete that cache folder to pretrain again.')
+
+
 def _publish(ckpt: str, key: str, stable: str) -> None:
     """Copy the checkpoint to the configs' fixed path (ours only)."""
     stable = _abs(stable)
@@ -107,7 +148,8 @@ def ensure_pretrained(root: str = DEFAULT_ROOT,
     out = osp.join(_abs(root), key)
     ckpt = osp.join(out, 'pretrained.pth')
     if osp.isfile(ckpt):
-        log(f'pretrain: cached {ckpt}')
+        check_pretrained(ckpt, pretrain_config(_PLACEHOLDER, config))
+        log(f'pretrain: cached {ckpt} (verified against {config})')
         if stable:
             _publish(ckpt, key, stable)
         return ckpt
@@ -137,6 +179,8 @@ def ensure_pretrained(root: str = DEFAULT_ROOT,
     last = osp.join(train_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
     if not osp.isfile(last):
         raise RuntimeError(f'pretrain: {last} missing after training')
+    with open(osp.join(out, 'pretrained.json'), 'w') as f:
+        json.dump(_backbone_record(cfg), f, indent=1)
     tmp = ckpt + '.tmp'
     shutil.copyfile(last, tmp)
     os.replace(tmp, ckpt)  # written last: its presence means "done"

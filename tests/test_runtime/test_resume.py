@@ -137,17 +137,18 @@ def test_truncated_checkpoint_named_explicitly_is_refused(tmp_path,
     assert repr(path) in str(info.value)
 
 
-def test_legacy_pickle_checkpoint_is_not_called_truncated(tmp_path):
+def test_legacy_pickle_checkpoint_is_refused_with_a_resave_hint(tmp_path):
     """A checkpoint in torch's older (non-zip) format, as torch < 1.6 or
-    `_use_new_zipfile_serialization=False` writes it, loads with torch.load
-    and must not be refused as truncated (it has no zip end record to look
-    for; our own saves are always zip files)."""
+    `_use_new_zipfile_serialization=False` writes it, carries no CRC to
+    verify and is the format of CVE-2025-32434: it is not taken (issue 22;
+    it used to be), and the message says how to convert it. Our own saves
+    are always zip files."""
     from fgvc_aam_tools.resume import checkpoint_problem
     path = str(tmp_path / 'legacy.pth')
     torch.save({'state_dict': {'w': torch.ones(3)}}, path,
                _use_new_zipfile_serialization=False)
     assert torch.load(path, weights_only=True)['state_dict']['w'].sum() == 3
-    assert checkpoint_problem(path) is None
+    assert 'save it again with torch.save' in checkpoint_problem(path)
     # a zip checkpoint cut short is still refused
     zipped = str(tmp_path / 'zipped.pth')
     torch.save({'state_dict': {'w': torch.ones(3)}}, zipped)
@@ -156,3 +157,56 @@ def test_legacy_pickle_checkpoint_is_not_called_truncated(tmp_path):
     with open(zipped, 'wb') as f:
         f.write(data[:len(data) // 2])
     assert 'truncated' in checkpoint_problem(zipped)
+
+
+def _flip_tensor_bytes(path: str, count: int = 8) -> None:
+    """Invert ``count`` bytes in the middle of the first tensor's data."""
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        info = next(i for i in archive.infolist() if '/data/' in i.filename)
+    with open(path, 'rb') as f:
+        data = bytearray(f.read())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(
+        info.extra) + info.file_size // 2
+    for i in range(start, start + count):
+        data[i] ^= 0xFF
+    with open(path, 'wb') as f:
+        f.write(bytes(data))
+
+
+def _cut_middle(path: str, count: int = 16) -> None:
+    with open(path, 'rb') as f:
+        data = f.read()
+    mid = len(data) // 2
+    with open(path, 'wb') as f:
+        f.write(data[:mid] + data[mid + count:])
+
+
+def test_damaged_checkpoints_are_skipped_and_named(tmp_path):
+    """Issue 22: 8 flipped bytes inside a tensor loaded as other weights,
+    and a file with 16 bytes cut from its middle was chosen by --resume.
+    Oracle: torch itself loads the flipped file with changed values."""
+    work = _work_dir(tmp_path)
+    flipped, cut = (osp.join(work, f'epoch_{e}.pth') for e in (3, 2))
+    _flip_tensor_bytes(flipped)
+    _cut_middle(cut)
+    w = torch.load(flipped, weights_only=True)['state_dict']['w']
+    assert not torch.equal(w, torch.full((64, ), 3.))  # torch: no CRC check
+    with open(osp.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(flipped)
+    found, log = _find(work)
+    assert found == osp.join(work, 'epoch_1.pth')
+    assert f'{flipped}, which is damaged: the CRC-32' in log
+    assert f'Skipping {cut}: it is damaged' in log
+
+
+def test_damaged_checkpoint_named_explicitly_is_refused(tmp_path):
+    from projects.fgvc_aam.engine import (CheckpointRefusedError,
+                                          load_checkpoint_file)
+    path = _ckpt(str(tmp_path / 'model.pth'), 1)
+    _flip_tensor_bytes(path)
+    with pytest.raises(FileNotFoundError, match='CRC-32'):
+        prepare_runtime(_cfg(None, load_from=path), training=False)
+    with pytest.raises(CheckpointRefusedError) as err:
+        load_checkpoint_file(path)
+    assert path in str(err.value) and 'CRC-32' in str(err.value)

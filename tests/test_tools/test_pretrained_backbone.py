@@ -1,9 +1,11 @@
 """The synthetic pretrained backbone: the fine-tuning configs load it with
 ``init_cfg=dict(type='Pretrained', prefix='backbone')``; the pretraining
 command caches it by content and never overwrites a foreign file."""
+import json
 import os
 import os.path as osp
 
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -14,12 +16,14 @@ from tests.helpers import ROOT
 FT = plans.REGIMES['finetune']['configs']
 
 
-def _fake_pretrained(path: str) -> dict:
-    """An MMPretrain checkpoint of the pretraining model, random weights."""
+def _fake_pretrained(path: str, **backbone) -> dict:
+    """An MMPretrain checkpoint of the pretraining model (``backbone``
+    fields changed), random weights."""
     from mmpretrain.registry import MODELS
     torch.manual_seed(123)
-    model = MODELS.build(Config.fromfile(
-        osp.join(ROOT, pretrain.PRETRAIN_CONFIG)).model)
+    cfg = Config.fromfile(osp.join(ROOT, pretrain.PRETRAIN_CONFIG))
+    cfg.model.backbone.update(backbone)
+    model = MODELS.build(cfg.model)
     for p in model.parameters():
         torch.nn.init.normal_(p)
     sd = model.state_dict()
@@ -81,3 +85,24 @@ def test_pretraining_is_cached_by_content(tmp_path, capsys):
     with open(foreign) as f:
         assert f.read() == 'user data'
     assert 'not written by this tool' in capsys.readouterr().out
+
+
+def test_a_cached_checkpoint_of_another_model_is_refused(tmp_path):
+    """Issue 22: a cache entry of another width was reported as cached and
+    the fine-tune started from scratch. Oracle: the width in the config
+    (16) against the file's (32); strides, which leave the shapes alone,
+    against the record written next to it."""
+    from projects.fgvc_aam.engine import CheckpointMismatchError
+    root = str(tmp_path / 'cache')
+    ckpt, _ = pretrain.cached_checkpoint(root)
+    os.makedirs(osp.dirname(ckpt))
+    _fake_pretrained(ckpt, stem_channels=32, base_channels=32)
+    with pytest.raises(CheckpointMismatchError, match='of another shape'):
+        pretrain.ensure_pretrained(root, stable=None)
+    _fake_pretrained(ckpt)
+    assert pretrain.ensure_pretrained(root, stable=None) == ckpt
+    with open(osp.join(osp.dirname(ckpt), 'pretrained.json'), 'w') as f:
+        json.dump(dict(backbone=dict(type='ResNet', depth=18,
+                                     strides=(1, 2, 2, 1))), f)
+    with pytest.raises(CheckpointMismatchError, match='made by backbone'):
+        pretrain.ensure_pretrained(root, stable=None)

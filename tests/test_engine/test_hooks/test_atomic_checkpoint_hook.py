@@ -46,6 +46,7 @@ class FakeRunner:
         self.iter = 0
         self.seen_at_write = {}  # file name -> files present at 1st write
         self.fail_on = None  # a file name whose write fails half-way
+        self.before_write = None  # called with each path about to be written
 
     def save_checkpoint(self, out_dir, filename, file_client_args=None,
                         save_optimizer=True, save_param_scheduler=True,
@@ -57,9 +58,11 @@ class FakeRunner:
             with open(path, 'wb') as f:
                 f.write(b'PK\x03\x04 half a checkpoint')
             raise OSError(errno.ENOSPC, 'No space left on device', path)
+        if self.before_write is not None:
+            self.before_write(path)
         save_checkpoint({'meta': dict(meta or {}),
                          'state_dict': {'w': torch.full((3, ), self.epoch)}},
-                        path)
+                        path, backend_args=backend_args)
 
 
 def _epoch(hook, runner, epoch: int, acc: float = None) -> None:
@@ -118,6 +121,82 @@ def test_failed_save_keeps_previous_checkpoints_and_record(tmp_path):
         runner.epoch = 2
         hook.after_val_epoch(runner, {'accuracy/top1': 50.})
     assert 'best_accuracy_top1_epoch_1.pth' in os.listdir(tmp_path)
+
+
+def _victim(tmp_path) -> str:
+    victim = tmp_path / 'users_file.txt'
+    victim.write_text('precious')
+    return str(victim)
+
+
+@pytest.mark.parametrize('planted', ['symlink', 'file'])
+def test_a_link_planted_at_the_temporary_name_is_not_written_through(
+        tmp_path, planted):
+    """Issue 22: the temporary file was opened with ``open(path, 'wb')``,
+    which writes through a symlink planted at its name (or over a file
+    someone put there). Oracle: the content on disk."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    victim = _victim(tmp_path)
+    runner = FakeRunner(str(work))
+    hook = HOOKS.build(dict(type=HOOK_TYPE, interval=1))
+    hook.before_train(runner)
+    if planted == 'symlink':
+        runner.before_write = lambda path: os.symlink(victim, path)
+    else:  # a user's zip, named like our temporary file
+        def plant(path):
+            with open(path, 'wb') as f:
+                f.write(b'PK\x03\x04 user zip')
+        runner.before_write = plant
+    with pytest.raises(OSError) as err:
+        _epoch(hook, runner, 1)
+    tmp = str(work / 'epoch_1.pth.tmp-saving')
+    if planted == 'symlink':
+        assert f'{tmp} is a symbolic link' in str(err.value)
+    else:
+        assert isinstance(err.value, FileExistsError)
+        with open(tmp, 'rb') as f:  # neither overwritten nor removed
+            assert f.read() == b'PK\x03\x04 user zip'
+    with open(victim) as f:
+        assert f.read() == 'precious'
+    assert 'epoch_1.pth' not in os.listdir(work)
+
+
+def test_a_link_at_last_checkpoint_is_refused_before_the_save(tmp_path):
+    """mmengine writes ``last_checkpoint`` with ``open(path, 'w')``."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    victim = _victim(tmp_path)
+    os.symlink(victim, str(work / 'last_checkpoint'))
+    runner = FakeRunner(str(work))
+    hook = HOOKS.build(dict(type=HOOK_TYPE, interval=1))
+    hook.before_train(runner)
+    with pytest.raises(OSError, match='last_checkpoint is a symbolic link'):
+        _epoch(hook, runner, 1)
+    with open(victim) as f:
+        assert f.read() == 'precious'
+
+
+def test_start_up_clean_up_removes_only_our_leftovers(tmp_path):
+    """Issue 22: every ``*.tmp-saving`` was deleted. Ours: a regular file
+    with a checkpoint's name that is empty or a zip; a user's file of
+    another name or content, and a link, stay."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    ours = {'epoch_3.pth.tmp-saving': b'PK\x03\x04 half',
+            'best_accuracy_top1_epoch_2.pth.tmp-saving': b''}
+    theirs = {'notes.tmp-saving': b'PK\x03\x04 user zip',
+              'epoch_4.pth.tmp-saving': b'my draft'}
+    for name, data in {**ours, **theirs}.items():
+        (work / name).write_bytes(data)
+    os.symlink(_victim(tmp_path), str(work / 'iter_5.pth.tmp-saving'))
+    runner = FakeRunner(str(work))
+    HOOKS.build(dict(type=HOOK_TYPE, interval=1)).before_train(runner)
+    left = sorted(os.listdir(work))
+    assert sorted([*theirs, 'iter_5.pth.tmp-saving']) == [
+        f for f in left if f.endswith('.tmp-saving')]
+    with open(tmp_path / 'users_file.txt') as f:
+        assert f.read() == 'precious'
 
 
 def test_unknown_argument_fails_at_build_naming_allowed_ones():

@@ -18,9 +18,11 @@ from mmengine.registry import init_default_scope
 from mmpretrain.engine.hooks import SetAdaptiveMarginsHook
 from mmpretrain.registry import HOOKS, MODELS
 
-import projects.fgvc_aam  # noqa: F401  (registry + checkpoint allow-list)
+import projects.fgvc_aam  # noqa: F401  (registry)
+from projects.fgvc_aam.engine import load_checkpoint_file
 from projects.fgvc_aam.engine.hooks import MarginScheduleHook, margin_at
 from tests.helpers import ToyDataset, lenet_classifier, toy_runner
+
 
 NUM_CLASSES = 3
 
@@ -192,8 +194,9 @@ def test_training_run_follows_schedule_and_resume_continues(tmp_path):
     assert by_epoch == {e: {m} for e, m in expected.items()}
 
     # the margin buffer is saved in the checkpoints
-    ckpt = torch.load(str(tmp_path / 'full' / 'epoch_3.pth'),
-                      map_location='cpu')  # weights_only via allow-list
+    # mmengine's checkpoint (HistoryBuffer ...), read as our tools read it
+    ckpt = load_checkpoint_file(str(tmp_path / 'full' / 'epoch_3.pth'),
+                                map_location='cpu')
     assert ckpt['meta']['epoch'] == 3
     torch.testing.assert_close(ckpt['state_dict']['head.margins'],
                                torch.full((NUM_CLASSES, ), 0.25))

@@ -82,7 +82,8 @@ def test_nan_stops_run_before_checkpoint(tmp_path):
 def test_without_hook_nan_checkpoints_are_written(tmp_path):
     """The failure mode the hook prevents (oracle for the test above)."""
     run(tmp_path, None, nan_at=5)
-    ckpt = torch.load(str(tmp_path / 'epoch_2.pth'), map_location='cpu')
+    from projects.fgvc_aam.engine import load_checkpoint_file
+    ckpt = load_checkpoint_file(str(tmp_path / 'epoch_2.pth'), 'cpu')
     assert torch.isnan(ckpt['state_dict']['fc.weight']).all()
 
 

@@ -8,6 +8,7 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import PARAM_SCHEDULERS
 
 import projects.fgvc_aam  # noqa: F401
+from projects.fgvc_aam.engine import load_checkpoint_file
 from tests.helpers import ToyDataset, lenet_classifier, toy_runner
 
 # the thesis: backbone 0.001 decayed x0.1 at 60; head 0.01 at 50 and 75
@@ -184,8 +185,8 @@ def test_runner_auto_scale_lr_and_resume(tmp_path):
         assert rec.rows[e] == pytest.approx(expected[e]), e
 
     # group names and scheduler state survive the checkpoint
-    ckpt = torch.load(str(tmp_path / 'full' / 'epoch_2.pth'),
-                      map_location='cpu')
+    ckpt = load_checkpoint_file(str(tmp_path / 'full' / 'epoch_2.pth'),
+                                map_location='cpu')
     names = [g['name'] for g in ckpt['optimizer']['param_groups']]
     assert names == ['backbone', 'head']
 

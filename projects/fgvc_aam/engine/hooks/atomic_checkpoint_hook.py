@@ -19,6 +19,15 @@ checkpoint it names is on disk; a kill in that instant can leave it empty
 or cut short, which ``--resume`` of our tools copes with
 (``fgvc_aam_tools/resume.py`` takes the newest intact checkpoint then).
 
+No write follows a link (issue 22): the temporary file is created with
+``O_CREAT | O_EXCL | O_NOFOLLOW`` (the ``local_no_follow`` file backend),
+so a symlink or file planted at its name is refused, naming it; the
+rename replaces a link at the final name instead of writing through it;
+a symlink at ``last_checkpoint`` is refused before the save. The start-up
+clean-up removes only leftovers that are ours: a regular file named
+``<checkpoint name>.pth.tmp-saving`` that is empty or starts like a torch
+zip archive; anything else is named and left alone.
+
 Atomicity applies to local folders; other storage backends keep the
 upstream behaviour. Unknown keyword arguments, which upstream forwards to
 ``runner.save_checkpoint`` and which only fail at the first save, are
@@ -27,16 +36,63 @@ refused here when the hook is built, naming the key and the allowed ones.
 import glob
 import os
 import os.path as osp
-from typing import Any, List
+import re
+import stat
+import time
+from typing import Any, Iterator, List
 
 from mmengine.dist import is_main_process
-from mmengine.fileio import LocalBackend
+from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmpretrain.registry import HOOKS
 
+from ...utils.no_follow import (LinkRefusedError, refuse_link,
+                                write_new_file)
 from ...utils.signatures import init_arguments
 
 TMP_SUFFIX = '.tmp-saving'
+NO_FOLLOW_BACKEND = 'local_no_follow'
+# test hook of tools/analysis_tools/crash_test.py: seconds to pause in the
+# middle of every checkpoint write
+SAVE_PAUSE_ENV = 'FGVC_AAM_TEST_SAVE_PAUSE'
+_OUR_TMP = re.compile(r'^(?:epoch_\d+|iter_\d+|best_.+|last)\.pth'
+                      + re.escape(TMP_SUFFIX) + '$')
+
+
+@register_backend(NO_FOLLOW_BACKEND)
+class NoFollowLocalBackend(LocalBackend):
+    """``LocalBackend`` whose ``put`` creates a new file and never follows
+    a link (:func:`~projects.fgvc_aam.utils.no_follow.write_new_file`)."""
+
+    def put(self, obj: bytes, filepath) -> None:
+        os.makedirs(osp.dirname(str(filepath)) or '.', exist_ok=True)
+        pause = float(os.environ.get(SAVE_PAUSE_ENV) or 0)
+        write_new_file(str(filepath),
+                       _halves_with_pause(obj, pause) if pause else obj)
+
+
+def _halves_with_pause(data: bytes, seconds: float) -> Iterator[bytes]:
+    """Test hook (:data:`SAVE_PAUSE_ENV`): the first half, a pause, the
+    rest, so that a kill can land in the middle of a checkpoint write."""
+    yield data[:len(data) // 2]
+    time.sleep(seconds)
+    yield data[len(data) // 2:]
+
+
+def is_our_leftover(path: str) -> bool:
+    """Whether ``path`` is a temporary checkpoint file of ours: the name
+    :data:`_OUR_TMP`, a regular file (not a link), empty or a zip."""
+    if not _OUR_TMP.match(osp.basename(path)):
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    with open(path, 'rb') as f:
+        head = f.read(4)
+    return head in (b'', b'PK\x03\x04')
 
 
 def fsync_dir(path: str) -> None:
@@ -51,12 +107,6 @@ def fsync_dir(path: str) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def fsync_file(path: str) -> None:
-    with open(path, 'rb+') as f:
-        f.flush()
-        os.fsync(f.fileno())
 
 
 class _DeferredRemoval:
@@ -91,14 +141,18 @@ class _AtomicSaveRunner:
         tmp_name = filename + TMP_SUFFIX
         final = osp.join(out_dir, filename)
         tmp = osp.join(out_dir, tmp_name)
+        if not (args and args[0]) and not kwargs.get('file_client_args'):
+            # local: the temporary file is created anew, never via a link
+            kwargs['backend_args'] = dict(backend=NO_FOLLOW_BACKEND)
         try:
             self._runner.save_checkpoint(out_dir, tmp_name, *args, **kwargs)
             if not is_main_process():  # Runner.save_checkpoint: master only
                 return
-            fsync_file(tmp)
             os.replace(tmp, final)
+        except (FileExistsError, LinkRefusedError):
+            raise  # the name was taken before our write: not ours to remove
         except BaseException:
-            if is_main_process() and osp.exists(tmp):
+            if is_main_process() and is_our_leftover(tmp):
                 os.remove(tmp)
             raise
         fsync_dir(out_dir)
@@ -139,6 +193,11 @@ class AtomicCheckpointHook(CheckpointHook):
             # temporary files of a save that was killed midway
             for tmp in sorted(glob.glob(osp.join(self.out_dir,
                                                  '*' + TMP_SUFFIX))):
+                if not is_our_leftover(tmp):
+                    runner.logger.warning(
+                        f'Leaving {tmp} alone: its name or content is not '
+                        'that of a checkpoint save of ours.')
+                    continue
                 runner.logger.warning(
                     f'Removing {tmp}: an unfinished checkpoint save of an '
                     'interrupted run.')
@@ -149,6 +208,8 @@ class AtomicCheckpointHook(CheckpointHook):
             # not local, or nested (the best-checkpoint save calls
             # _save_checkpoint_with_step): the outer call does the work
             return save(runner, *args)
+        # mmengine writes it with open(..., 'w') after the save
+        refuse_link(osp.join(runner.work_dir, 'last_checkpoint'))
         backend = self.file_backend
         deferred = _DeferredRemoval(backend)
         self.file_backend = deferred
