@@ -37,6 +37,8 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
+import fgvc_aam_tools.quiet_warnings  # noqa: F401
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
