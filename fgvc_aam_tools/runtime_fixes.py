@@ -39,7 +39,6 @@ import logging
 import os
 import signal
 import sys
-from typing import Any, List
 from unittest import mock
 
 import torch

@@ -21,10 +21,10 @@ import re
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
 from typing import List, Optional, Sequence, Tuple
 
+from .results import write_result
 from .runs import ROOT, Progress, execute, run_all
 
 JOB_FILE = 'slurm_job.json'
@@ -63,23 +63,6 @@ def check_arguments(p: argparse.ArgumentParser,
     if args.gpus and args.gpus != args.gpus_per_run:
         p.error('with --slurm, give the GPUs of a run as --gpus-per-run')
     args.gpus = args.gpus_per_run
-
-
-def write_json_atomic(path: str, data: dict) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: a
-    reader sees the old file or the new one, never a part."""
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path) or '.',
-                               prefix=osp.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:  # a new file: never through a link
-            json.dump(data, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # replaces a link at ``path``, not its target
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def read_job(run_dir: str) -> Optional[dict]:
@@ -140,7 +123,7 @@ def sbatch_command(run: dict, args: argparse.Namespace) -> List[str]:
 
 def submit(run: dict, args: argparse.Namespace) -> dict:
     """Submit one run; returns (and records) its job."""
-    write_json_atomic(osp.join(run['run_dir'], RUN_FILE), run)
+    write_result(osp.join(run['run_dir'], RUN_FILE), run)
     cmd = sbatch_command(run, args)
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
@@ -153,7 +136,7 @@ def submit(run: dict, args: argparse.Namespace) -> dict:
                signature=run['signature'], submitted=time.time(),
                log=osp.join(run['run_dir'], f'slurm-{job_id}.out'),
                train_log=osp.join(run['run_dir'], 'train.log'))
-    write_json_atomic(osp.join(run['run_dir'], JOB_FILE), job)
+    write_result(osp.join(run['run_dir'], JOB_FILE), job)
     return job
 
 

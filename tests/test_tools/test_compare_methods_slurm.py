@@ -13,8 +13,8 @@ import time
 import pytest
 
 from fgvc_aam_tools.compare import cli
-from fgvc_aam_tools.compare.slurm import (JOB_FILE, read_job, sbatch_command,
-                                          write_json_atomic)
+from fgvc_aam_tools.compare.results import ResultFileError, write_result
+from fgvc_aam_tools.compare.slurm import JOB_FILE, read_job, sbatch_command
 
 BASE = 'configs/baseline/finetune_resnet18-w16_1xb16-30e_synthetic-fgvc.py'
 TWO = ('configs/two_branch/'
@@ -86,14 +86,16 @@ def test_sbatch_command_asks_for_gpus_only_when_given(tmp_path):
     assert cmd.index('--time=1:00:00') < cmd.index('--wrap')
 
 
-def test_job_record_is_replaced_whole_never_written_through_a_link(
-        tmp_path):
+def test_job_record_is_written_whole_and_never_through_a_link(tmp_path):
+    write_result(str(tmp_path / JOB_FILE), dict(job_id='7'))
+    assert read_job(str(tmp_path)) == dict(job_id='7')
     target = tmp_path / 'elsewhere.json'
     target.write_text('keep')
+    (tmp_path / JOB_FILE).unlink()
     (tmp_path / JOB_FILE).symlink_to(target)
-    write_json_atomic(str(tmp_path / JOB_FILE), dict(job_id='7'))
+    with pytest.raises(ResultFileError, match=JOB_FILE):
+        write_result(str(tmp_path / JOB_FILE), dict(job_id='8'))
     assert target.read_text() == 'keep'
-    assert read_job(str(tmp_path)) == dict(job_id='7')
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         'elsewhere.json', JOB_FILE]  # no temporary file left
 

@@ -183,8 +183,8 @@ dist.barrier()
 '''
 
 
-def test_stalled_task_ends_the_job_within_the_timeout(slurm_partition,
-                                                     tmp_path):
+def test_stalled_task_ends_the_job_within_the_timeout(
+        slurm_partition, tmp_path):
     script = tmp_path / 'stall.py'
     script.write_text(STALL_SCRIPT)
     name = _job_name()

@@ -1,6 +1,5 @@
 """Per-group learning-rate milestones (thesis fine-tuning recipe)."""
 import pytest
-import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.optim import build_optim_wrapper
