@@ -36,6 +36,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from projects.fgvc_aam.engine.checkpoint_fit import PARTIAL_LOAD_OPTION
+from projects.fgvc_aam.utils.no_follow import refuse_any_link
 
 from .class_count import fill_num_classes
 from .config_checks import check_config
@@ -171,6 +172,15 @@ def main_rank_from_launcher_env(launcher: str = 'none') -> bool:
     return int(value) == 0
 
 
+def refuse_links_mmengine_writes_to(cfg: Config) -> None:
+    """mmengine's runner dumps the config to ``WORK_DIR/<config file
+    name>`` with a plain ``open(..., 'w')``, which follows a link planted
+    there (``last_checkpoint`` is checked by our checkpoint hook, logs go
+    to a new timestamped folder): refuse such a link before training."""
+    if cfg.get('work_dir') and cfg.filename:
+        refuse_any_link(osp.join(cfg.work_dir, osp.basename(cfg.filename)))
+
+
 def prepare_runtime(cfg: Config, training: bool = True) -> Config:
     """Apply every fix above to a merged config, in place; returns it."""
     if 'TORCHELASTIC_RUN_ID' in os.environ:  # a rank started by torchrun
@@ -185,6 +195,7 @@ def prepare_runtime(cfg: Config, training: bool = True) -> Config:
         if cfg.get('work_dir') and main_rank_from_launcher_env(
                 cfg.get('launcher', 'none')):
             lock_work_dir(cfg.work_dir)
+            refuse_links_mmengine_writes_to(cfg)
             # again under the lock: a run that finished meanwhile counts
             refuse_to_overwrite_checkpoints(cfg)
         resolve_resume(cfg)

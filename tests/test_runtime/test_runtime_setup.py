@@ -87,6 +87,32 @@ def test_fresh_run_refuses_to_overwrite_checkpoints(tmp_path):
                     training=False)  # testing writes no checkpoint
 
 
+@pytest.mark.parametrize('kind', ['symlink', 'hardlink'])
+def test_link_at_the_config_dump_is_refused_and_its_target_kept(tmp_path,
+                                                                kind):
+    """Issue 22: mmengine dumps the config to ``WORK_DIR/<config name>``
+    with a plain ``open``; a link planted there had its target overwritten
+    by the dump. Oracle: the target's bytes on disk."""
+    from fgvc_aam_tools.work_dir_lock import release_work_dir_locks
+    from projects.fgvc_aam.utils.no_follow import LinkRefusedError
+    config = tmp_path / 'my_config.py'
+    config.write_text('model = dict(type="x")\n')
+    victim = tmp_path / 'users_file.txt'
+    victim.write_text('precious')
+    work = tmp_path / 'work'
+    work.mkdir()
+    (os.symlink if kind == 'symlink' else os.link)(
+        str(victim), str(work / 'my_config.py'))
+    cfg = Config.fromfile(str(config))
+    cfg.merge_from_dict(dict(work_dir=str(work), launcher='none'))
+    try:
+        with pytest.raises(LinkRefusedError, match='my_config.py'):
+            prepare_runtime(cfg)
+    finally:
+        release_work_dir_locks()
+    assert victim.read_text() == 'precious'
+
+
 def test_exit_skipping_finalizers_flushes_logs_and_streams(tmp_path):
     """What is logged or printed before the early exit reaches its file and
     pipe, the exit code is the one asked for, and nothing after it runs."""

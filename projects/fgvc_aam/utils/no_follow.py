@@ -28,6 +28,17 @@ def refuse_link(path: str) -> None:
             'the link or choose another work dir', path)
 
 
+def refuse_any_link(path: str) -> None:
+    """Raise :class:`LinkRefusedError` if ``path`` is a symbolic link or a
+    file with other hard links: a plain ``open(path, 'w')`` (as upstream
+    code writes) would change what the link shares."""
+    refuse_link(path)
+    if osp.isfile(path) and os.stat(path).st_nlink > 1:
+        raise LinkRefusedError(
+            errno.EMLINK, f'{path} has other hard links; refusing to write '
+            'to it (remove it or choose another work dir)', path)
+
+
 def open_no_follow(path: str, flags: int, mode: int = 0o644) -> int:
     """``os.open`` with ``O_NOFOLLOW | O_CLOEXEC`` added; a link at
     ``path`` raises :class:`LinkRefusedError` naming it."""
