@@ -44,6 +44,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def link_into_new_work_dir(tmp_path, kind: str, name: str):
+    """A user's file ``users_file.txt`` ('precious') and a new work dir
+    holding a ``kind`` ('symlink' or 'hardlink') to it named ``name``;
+    returns (the user's file, the work dir), both ``pathlib.Path``."""
+    victim = tmp_path / 'users_file.txt'
+    victim.write_text('precious')
+    work = tmp_path / 'work'
+    work.mkdir()
+    plant = os.symlink if kind == 'symlink' else os.link
+    plant(str(victim), str(work / name))
+    return victim, work
+
+
 def data_options(root: str, num_classes: int) -> List[str]:
     """--cfg-options pointing a config at a data root with N classes."""
     return [f'{split}_dataloader.dataset.data_root={root}'

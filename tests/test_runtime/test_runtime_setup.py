@@ -11,7 +11,7 @@ from mmengine.config import Config
 from fgvc_aam_tools.runtime_fixes import (setup_cpu_distributed,
                                           teardown_distributed)
 from fgvc_aam_tools.runtime_setup import load_mmpretrain_tool, prepare_runtime
-from tests.helpers import free_port
+from tests.helpers import free_port, link_into_new_work_dir
 
 
 def test_persistent_workers_off_only_without_workers():
@@ -97,12 +97,7 @@ def test_link_at_the_config_dump_is_refused_and_its_target_kept(tmp_path,
     from projects.fgvc_aam.utils.no_follow import LinkRefusedError
     config = tmp_path / 'my_config.py'
     config.write_text('model = dict(type="x")\n')
-    victim = tmp_path / 'users_file.txt'
-    victim.write_text('precious')
-    work = tmp_path / 'work'
-    work.mkdir()
-    (os.symlink if kind == 'symlink' else os.link)(
-        str(victim), str(work / 'my_config.py'))
+    victim, work = link_into_new_work_dir(tmp_path, kind, 'my_config.py')
     cfg = Config.fromfile(str(config))
     cfg.merge_from_dict(dict(work_dir=str(work), launcher='none'))
     try:

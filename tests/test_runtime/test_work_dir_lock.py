@@ -5,15 +5,15 @@ A real ``tools/train.py`` parked mid-training holds the work dir; a second
 and the first one's PID, and writes nothing; after the first is killed
 with SIGKILL its lock is reclaimed, naming its PID.
 """
-import os
 import os.path as osp
 import signal
 import time
 
 import pytest
 
-from tests.helpers import (data_options, finish, root_and_classes, snapshot,
-                           start, train_cmd, write_hook_config)
+from tests.helpers import (data_options, finish, link_into_new_work_dir,
+                           root_and_classes, snapshot, start, train_cmd,
+                           write_hook_config)
 
 
 def start_paused(tmp_path, work: str, iteration: int, opts: list):
@@ -77,12 +77,7 @@ def test_a_link_at_the_lock_is_refused_and_its_target_kept(tmp_path, kind):
     from fgvc_aam_tools.work_dir_lock import (lock_work_dir,
                                               release_work_dir_locks)
     from projects.fgvc_aam.utils.no_follow import LinkRefusedError
-    victim = tmp_path / 'users_file.txt'
-    victim.write_text('precious')
-    work = tmp_path / 'work'
-    work.mkdir()
-    (os.symlink if kind == 'symlink' else os.link)(
-        str(victim), str(work / 'train.lock'))
+    victim, work = link_into_new_work_dir(tmp_path, kind, 'train.lock')
     try:
         with pytest.raises(LinkRefusedError) as err:
             lock_work_dir(str(work))
