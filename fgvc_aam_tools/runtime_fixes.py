@@ -8,12 +8,12 @@ Nothing here runs on import: each tool calls what it needs, and
   mmengine calls ``torch.load(filename, map_location=...)``; since torch
   2.6 that means ``weights_only=True``, which refuses the message hub's
   ``HistoryBuffer`` and numpy pieces a plain mmengine checkpoint pickles.
-  We make mmengine read local checkpoints through
-  :func:`projects.fgvc_aam.engine.checkpoint_loading.load_checkpoint_file`
-  instead, which checks the zip CRCs and allow-lists exactly those globals
-  by name, only around its own ``torch.load`` (nothing process-wide, and
-  never ``getattr``). Our own checkpoints need none of it
-  (``PlainCheckpointHook`` stores plain types).
+  Our own checkpoints need none of it (``PlainCheckpointHook`` stores
+  plain types); we make mmengine read local checkpoints through
+  :func:`projects.fgvc_aam.engine.checkpoint_loading.load_checkpoint_file`,
+  which checks the zip CRCs and loads with torch's own allow-list only
+  (nothing added: a plain mmengine checkpoint is refused, saying what to
+  do).
 - **Data-parallel training without CUDA** (:func:`setup_cpu_distributed`).
   mmengine's ``pytorch``, ``slurm`` and ``mpi`` launchers call
   ``torch.cuda.set_device`` and its runner wraps the model in DDP with
@@ -197,9 +197,9 @@ def finish_data_parallel_run(runner) -> None:
 
 
 def allow_mmengine_checkpoints() -> None:
-    """Read local checkpoints, ours and plain mmengine's, through our safe
-    loader (``use_safe_checkpoint_loader``: ``weights_only``, exact
-    allow-list inside the load only, zip CRCs checked). Idempotent."""
+    """Read local checkpoints through our safe loader
+    (``use_safe_checkpoint_loader``: ``weights_only`` with torch's own
+    allow-list only, zip CRCs checked). Idempotent."""
     from projects.fgvc_aam.engine.checkpoint_loading import \
         use_safe_checkpoint_loader
     use_safe_checkpoint_loader()

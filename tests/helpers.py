@@ -406,13 +406,18 @@ def toy_runner(work_dir, *, model: dict, name: str, dataset=None,
     """An in-process mmengine Runner on :class:`ToyDataset` (no shuffling,
     no workers, seed 0, scope mmpretrain) that resumes from ``load_from``
     when given; ``kwargs`` go to ``Runner`` (optimizer, train_cfg,
-    hooks...). Checkpoints are read as our tools read them
+    hooks...). Checkpoints are written as our configs write them
+    (``PlainCheckpointHook``) and read as our tools read them
     (``use_safe_checkpoint_loader``)."""
     from mmengine.runner import Runner
 
     from projects.fgvc_aam.engine.checkpoint_loading import \
         use_safe_checkpoint_loader
     use_safe_checkpoint_loader()
+    # plain checkpoints, as our configs write them (the safe loader refuses
+    # plain mmengine's HistoryBuffer pickles)
+    kwargs['custom_hooks'] = [*kwargs.get('custom_hooks', []),
+                              dict(type='PlainCheckpointHook')]
     return Runner(
         model=model,
         work_dir=str(work_dir),

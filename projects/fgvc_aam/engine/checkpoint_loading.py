@@ -1,20 +1,20 @@
 """Loading a checkpoint someone else made: no code runs, damage is refused.
 
 Trust model (README, "Checkpoints you did not make"). A checkpoint may hold
-tensors, plain Python values (dict, list, tuple, str, numbers, bytes,
-``OrderedDict``), numpy arrays / scalars / dtypes and mmengine's
-``HistoryBuffer`` (which plain mmengine pickles into every checkpoint).
-Everything else is refused before any of it is built:
+tensors and plain Python values (dict, list, tuple, str, numbers, bytes,
+``OrderedDict``): what torch's ``weights_only`` unpickler builds with its
+own defaults. We add **nothing** to its allow-list: no callable (no
+``getattr``, no function, no class whose construction runs code) and no
+mmengine or numpy type. Everything else is refused before any of it is
+built:
 
-- it is unpickled by torch's ``weights_only`` unpickler, with the globals
-  above allow-listed by exact name, only for the duration of our own load
-  (:func:`checkpoint_globals_allowed`, a context manager; nothing is
-  allow-listed process-wide);
-- ``builtins.getattr``, which a ``HistoryBuffer`` pickle uses to name its
-  statistics methods (``getattr(HistoryBuffer, 'mean')``), is not allowed:
-  the name is bound to :func:`history_buffer_method`, which returns only
-  those methods. The real ``getattr`` would let a crafted pickle walk from
-  an allowed function to ``eval`` and call it through torch's allowed
+- a checkpoint written by *plain* mmengine (its message hub pickles
+  ``HistoryBuffer`` objects, whose pickle calls ``getattr``, and numpy
+  values) is refused with a way out: our configs save plain checkpoints
+  (``PlainCheckpointHook``), and MMPretrain's
+  ``tools/model_converters/publish_model.py`` drops the message hub;
+  allow-listing ``getattr`` let a crafted pickle walk from an allowed
+  function to ``eval`` and call it through torch's allowed
   ``_rebuild_from_type_v2``;
 - only the zip format ``torch.save`` has written since torch 1.6 is read;
   the older pickle / tar formats (CVE-2025-32434 went through them) are
@@ -32,64 +32,19 @@ Everything else is refused before any of it is built:
 ``load_from``, ``init_cfg=Pretrained``, ``get_model``, inferencers) this
 one; the tools call it at start-up.
 """
-import contextlib
 import os.path as osp
 import pickle
 import re
 import zipfile
-from typing import Any, Iterator, List, Optional
+from typing import Any, Optional
 
-import numpy as np
 import torch
-from mmengine.logging import HistoryBuffer
 
 ZIP_MAGIC = b'PK\x03\x04'
 
 
 class CheckpointRefusedError(RuntimeError):
     """A checkpoint that is damaged or holds what a checkpoint may not."""
-
-
-def history_buffer_method(obj: Any, name: str) -> Any:
-    """What a ``HistoryBuffer`` pickle's ``getattr`` may return: one of its
-    statistics methods, nothing else."""
-    if obj is HistoryBuffer and isinstance(name, str) and \
-            name in HistoryBuffer._statistics_methods:
-        return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(
-        f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint (only '
-        'the statistics methods of mmengine\'s HistoryBuffer)')
-
-
-def checkpoint_globals() -> List[Any]:
-    """The globals beyond torch's defaults a checkpoint may name, each by
-    its exact name (plain mmengine pickles them)."""
-    try:  # numpy >= 2
-        from numpy._core.multiarray import _reconstruct, scalar
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct, scalar
-    HistoryBuffer()  # registers the default statistics methods
-    return [
-        HistoryBuffer,
-        _reconstruct,
-        scalar,
-        np.ndarray,
-        np.dtype,
-        type(np.dtype(np.float64)),  # numpy.dtypes.Float64DType
-        type(np.dtype(np.float32)),
-        type(np.dtype(np.int64)),
-        type(np.dtype(np.int32)),
-        type(np.dtype(np.bool_)),
-        (history_buffer_method, 'builtins.getattr'),
-    ]
-
-
-@contextlib.contextmanager
-def checkpoint_globals_allowed() -> Iterator[None]:
-    """Allow-list :func:`checkpoint_globals` for the ``weights_only``
-    loads inside the ``with`` block only."""
-    with torch.serialization.safe_globals(checkpoint_globals()):
-        yield
 
 
 def checkpoint_damage(path: str) -> Optional[str]:
@@ -126,8 +81,8 @@ def checkpoint_damage(path: str) -> Optional[str]:
 
 def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
     """``torch.load`` of a local checkpoint after :func:`checkpoint_damage`
-    found nothing, with ``weights_only=True`` and
-    :func:`checkpoint_globals_allowed`.
+    found nothing, with ``weights_only=True`` and torch's own allow-list
+    only.
 
     Raises:
         CheckpointRefusedError: naming the file, when it is damaged or
@@ -141,18 +96,22 @@ def load_checkpoint_file(filename: str, map_location: Any = None) -> Any:
         raise CheckpointRefusedError(
             f'checkpoint {path!r} {problem}; nothing was loaded.')
     try:
-        with checkpoint_globals_allowed():
-            return torch.load(path, map_location=map_location,
-                              weights_only=True)
+        return torch.load(path, map_location=map_location,
+                          weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r'WeightsUnpickler error:\s*(.+)', str(e))
         reason = (found.group(1) if found else str(e)).strip()
-        reason = reason.split(' Please use ')[0].splitlines()[0]
+        reason = reason.split(' Please use ')[0].splitlines()[0].rstrip('.')
         raise CheckpointRefusedError(
             f'checkpoint {path!r} was refused: it holds objects a checkpoint '
-            'may not (only tensors, plain Python values, numpy arrays and '
-            "mmengine's HistoryBuffer are loaded; nothing else of it was "
-            f'built or run). Found: {reason}') from None
+            'may not (only tensors and plain Python values are loaded; '
+            'nothing else of it was built or run). Found: '
+            f'{reason}. A checkpoint written by plain mmengine (its message '
+            "hub's HistoryBuffer, numpy values) is refused too: if you trust "
+            "it, drop the message hub in a trusted environment (MMPretrain's "
+            'tools/model_converters/publish_model.py does), or train with '
+            'our configs, whose PlainCheckpointHook saves plain '
+            'checkpoints.') from None
     except Exception as e:  # a crafted file may fail anywhere in torch
         raise CheckpointRefusedError(
             f'checkpoint {path!r} cannot be loaded: {type(e).__name__}: '

@@ -58,7 +58,9 @@ def run(tmp_path, hook_cfg, nan_at=5, max_epochs=3):
             batch_size=2, num_workers=0),  # 3 iterations per epoch
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
-        custom_hooks=[hook_cfg] if hook_cfg else None,
+        # plain checkpoints, as our configs write them
+        custom_hooks=[*([hook_cfg] if hook_cfg else []),
+                      dict(type='PlainCheckpointHook')],
         default_hooks=dict(
             checkpoint=dict(type='CheckpointHook', interval=1)),
         default_scope='mmpretrain')
