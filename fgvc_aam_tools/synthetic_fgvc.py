@@ -28,6 +28,17 @@ the same rendering, no class and no image in common (see
 pose, background) is drawn per instance, which gives intra-class
 variation larger than the inter-class differences, as in real FGVC.
 
+``objects='shapes'`` draws another kind of data set: the object-centric
+pretraining set of the mechanism study (:data:`OBJECTS_PRETRAIN_PARAMS`).
+Each class is an object *kind* (not a bird): a fixed template of 2-4
+primitive parts (ellipses, triangles, rectangles, diamonds, stars,
+crosses) drawn from the class index alone, with per-instance jitter,
+random colours and the birds' pose, background and distractors (which
+reuse the object's colours). What tells
+these classes apart is the object's shape, never the background or the
+colour, so a network trained on them has a reason to respond to objects
+(as ImageNet's 1,000 classes give an ImageNet backbone).
+
 The files are written in the exact CUB-200-2011 layout (``images/``,
 ``images.txt``, ``image_class_labels.txt``, ``train_test_split.txt``,
 ``classes.txt``, ``bounding_boxes.txt``) so that
@@ -60,7 +71,8 @@ import numpy as np
 __all__ = [
     'make_synthetic_fgvc', 'render_bird_image', 'class_attributes',
     'synthetic_fgvc_is_complete', 'image_rng', 'check_output_folder',
-    'write_manifest', 'DEFAULT_PARAMS', 'PRETRAIN_PARAMS', 'ATTRIBUTES'
+    'write_manifest', 'DEFAULT_PARAMS', 'PRETRAIN_PARAMS',
+    'OBJECTS_PRETRAIN_PARAMS', 'ATTRIBUTES', 'OBJECT_KINDS'
 ]
 
 GENERATOR_VERSION = 2  # 2: stronger part attributes (tail, wing, stripes)
@@ -126,6 +138,23 @@ PRETRAIN_PARAMS: Dict = dict(
     seed=1,
 )
 
+# The object-centric pretraining set of the mechanism study (the analog of
+# ImageNet, whose 1,000 classes make objectness discriminative): 48 object
+# kinds (objects='shapes', see _shape_template), none of them a bird, on
+# the default set's rendering, background and clutter; 150 train + 10
+# test images per kind. No class in common with the fine-tuning set
+# (birds) and no image (another seed and another kind of object).
+OBJECTS_PRETRAIN_PARAMS: Dict = dict(
+    DEFAULT_PARAMS,
+    objects='shapes',
+    num_classes=48,
+    images_per_class=160,
+    train_per_class=150,
+    seed=2,
+)
+OBJECT_KINDS = ('birds', 'shapes')
+MAX_SHAPE_CLASSES = 1000
+
 # Class-defining attribute values (level index -> value).
 _TAIL_LEN = (0.25, 0.75)  # tail length / body length
 _WING_SHADE = (-0.5, 0.5)  # <0 blend towards black, >0 towards white
@@ -145,9 +174,14 @@ def class_attributes(label: int) -> Dict[str, int]:
     return attrs
 
 
-def _class_names(num_classes: int, first_class: int = 0) -> List[str]:
+def _class_names(num_classes: int, first_class: int = 0,
+                 objects: str = 'birds') -> List[str]:
     """CUB-style names ``NNN.Name`` built from the attributes that vary
-    over classes ``first_class .. first_class + num_classes - 1``."""
+    over classes ``first_class .. first_class + num_classes - 1`` (or the
+    object kind's number for ``objects='shapes'``)."""
+    if objects == 'shapes':
+        return [f'{c + 1:03d}.Object_kind_{first_class + c + 1:03d}'
+                for c in range(num_classes)]
     attrs = [class_attributes(first_class + c) for c in range(num_classes)]
     varying = [(name, levels) for name, levels in ATTRIBUTES
                if len({a[name] for a in attrs}) > 1]
@@ -257,6 +291,72 @@ def _bird_parts(attrs: Dict[str, int], rng: np.random.Generator,
     return parts
 
 
+_PRIMITIVES = ('ellipse', 'triangle', 'rectangle', 'diamond', 'star',
+               'cross')
+_UNIT = {  # unit outlines (x right, y down) of the polygon primitives
+    'triangle': [[1., 0.], [-1., 1.], [-1., -1.]],
+    'rectangle': [[1., 1.], [-1., 1.], [-1., -1.], [1., -1.]],
+    'diamond': [[1., 0.], [0., 1.], [-1., 0.], [0., -1.]],
+    'star': [[math.cos(a) * r, math.sin(a) * r] for a, r in zip(
+        np.linspace(0, 2 * np.pi, 10, endpoint=False), [1., 0.45] * 5)],
+    'cross': [[1., .3], [.3, .3], [.3, 1.], [-.3, 1.], [-.3, .3], [-1., .3],
+              [-1., -.3], [-.3, -.3], [-.3, -1.], [.3, -1.], [.3, -.3],
+              [1., -.3]],
+}
+
+
+def _shape_template(kind: int) -> List[dict]:
+    """The fixed part layout of object kind ``kind`` (0-based), in
+    body-length units: a body (one of :data:`_PRIMITIVES`, its aspect
+    ratio) and 1-3 large attached parts, each a primitive with its centre,
+    size, angle and colour slot. Depends on ``kind`` only."""
+    rng = np.random.default_rng([7, kind])
+    parts = [dict(prim=_PRIMITIVES[kind % len(_PRIMITIVES)], cx=0., cy=0.,
+                  ax=0.5, ay=float(rng.uniform(0.15, 0.45)), angle=0.,
+                  slot=0)]
+    for _ in range(int(rng.integers(1, 4))):
+        t = float(rng.uniform(0, 2 * np.pi))  # anchor on the body's rim
+        body = parts[0]
+        parts.append(dict(
+            prim=_PRIMITIVES[int(rng.integers(0, len(_PRIMITIVES)))],
+            cx=float(body['ax'] * math.cos(t)),
+            cy=float(body['ay'] * math.sin(t)),
+            ax=float(rng.uniform(0.12, 0.3)),
+            ay=float(rng.uniform(0.08, 0.2)),
+            angle=float(rng.uniform(0, np.pi)),
+            slot=int(rng.integers(1, 3))))
+    return parts
+
+
+def _shape_parts(kind: int, rng: np.random.Generator,
+                 jitter: float) -> List[Tuple[str, np.ndarray, str]]:
+    """Part polygons of one object of kind ``kind`` (see
+    :func:`_shape_template`) with per-instance jitter of position (0.03),
+    size (10%) and angle (0.15 rad), times ``jitter``."""
+    out = []
+    for i, p in enumerate(_shape_template(kind)):
+        j = rng.uniform(-1, 1, 5) * jitter
+        cx, cy = p['cx'] + 0.03 * j[0], p['cy'] + 0.03 * j[1]
+        ax, ay = p['ax'] * (1 + 0.1 * j[2]), p['ay'] * (1 + 0.1 * j[3])
+        angle = p['angle'] + 0.15 * j[4]
+        if p['prim'] == 'ellipse':
+            pts = _ellipse(cx, cy, ax, ay, angle)
+        else:
+            c, s = math.cos(angle), math.sin(angle)
+            pts = (np.array(_UNIT[p['prim']]) * [ax, ay]) @ np.array(
+                [[c, s], [-s, c]]) + [cx, cy]
+        out.append((f'part{i}', pts, f'slot{p["slot"]}'))
+    return out
+
+
+def _shape_colors(rng: np.random.Generator) -> Dict[str, np.ndarray]:
+    """Random colours of the three slots (not class information)."""
+    base = _hsv_color(rng, (0, 180), (0.25, 0.85), (0.45, 0.9))
+    return dict(slot0=base,
+                slot1=_blend(base, float(rng.uniform(-0.6, 0.6))),
+                slot2=_hsv_color(rng, (0, 180), (0.3, 0.9), (0.3, 0.95)))
+
+
 def _to_fixed(points: np.ndarray) -> np.ndarray:
     """Float pixel coordinates -> int32 with 4 fractional bits (shift=4)."""
     return np.round(points * 16).astype(np.int32).reshape(-1, 1, 2)
@@ -314,6 +414,27 @@ def _background(rng: np.random.Generator, w: int, h: int, clutter: float,
     return img
 
 
+def _bird_colors_and_parts(label: int, rng: np.random.Generator,
+                           jitter: float) -> Tuple[Dict, List]:
+    """Colours (body colour random: not class information) and parts of
+    one bird of attribute combination ``label``."""
+    attrs = class_attributes(label)
+    body = _hsv_color(rng, (0, 180), (0.25, 0.85), (0.45, 0.9))
+    shade = _WING_SHADE[attrs['wing']] + rng.uniform(-0.08, 0.08) * jitter
+    colors = dict(
+        body=body,
+        tail=_blend(body, float(rng.uniform(-0.15, 0.05))),
+        head=_blend(body, float(rng.uniform(-0.15, 0.15))),
+        wing=_blend(body, float(shade)),
+        stripe=_blend(body, float(-0.6 + rng.uniform(-0.1, 0.1) * jitter)),
+        wingbar=_blend(body, float(0.7 + rng.uniform(-0.1, 0.1) * jitter)),
+        beak=_hsv_color(rng, (10, 30), (0.5, 0.9), (0.6, 0.95)),
+        eye=np.array([20., 20., 20.]),
+        eyering=np.array([235., 235., 235.]),
+    )
+    return colors, _bird_parts(attrs, rng, jitter)
+
+
 def render_bird_image(
     label: int,
     rng: np.random.Generator,
@@ -324,6 +445,7 @@ def render_bird_image(
     clutter: float = DEFAULT_PARAMS['clutter'],
     jitter: float = DEFAULT_PARAMS['jitter'],
     draw_object: bool = True,
+    objects: str = 'birds',
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Render one image of class ``label``.
 
@@ -339,6 +461,9 @@ def render_bird_image(
         jitter: scale of the per-instance shape/colour jitter.
         draw_object: if False the bird is not drawn (the random stream is
             consumed identically, so the background is the same).
+        objects: ``'birds'`` (``label`` is an attribute combination) or
+            ``'shapes'`` (``label`` is an object kind, see
+            :func:`_shape_template`).
 
     Returns:
         (BGR uint8 image (H, W, 3), box float64 (4,) x1, y1, x2, y2 in
@@ -346,22 +471,13 @@ def render_bird_image(
     """
     w, h = (image_size, image_size) if isinstance(image_size,
                                                   int) else image_size
-    attrs = class_attributes(label)
-    # Colours (body colour is random: not class information).
-    body = _hsv_color(rng, (0, 180), (0.25, 0.85), (0.45, 0.9))
-    shade = _WING_SHADE[attrs['wing']] + rng.uniform(-0.08, 0.08) * jitter
-    colors = dict(
-        body=body,
-        tail=_blend(body, float(rng.uniform(-0.15, 0.05))),
-        head=_blend(body, float(rng.uniform(-0.15, 0.15))),
-        wing=_blend(body, float(shade)),
-        stripe=_blend(body, float(-0.6 + rng.uniform(-0.1, 0.1) * jitter)),
-        wingbar=_blend(body, float(0.7 + rng.uniform(-0.1, 0.1) * jitter)),
-        beak=_hsv_color(rng, (10, 30), (0.5, 0.9), (0.6, 0.95)),
-        eye=np.array([20., 20., 20.]),
-        eyering=np.array([235., 235., 235.]),
-    )
-    parts = _bird_parts(attrs, rng, jitter)
+    if objects == 'shapes':
+        colors = _shape_colors(rng)
+        parts = _shape_parts(label, rng, jitter)
+        palette = [colors['slot0'], colors['slot1'], colors['slot2']]
+    else:
+        colors, parts = _bird_colors_and_parts(label, rng, jitter)
+        palette = [colors['body'], colors['wing'], colors['head']]
     # Pose: flip, rotation, scale, position (the bird stays inside).
     flip = rng.random() < 0.5
     theta = math.radians(rng.uniform(-max_rotation, max_rotation))
@@ -379,8 +495,7 @@ def render_bird_image(
     ty = rng.uniform(margin - lo[1], max(margin - lo[1], h - margin - hi[1]))
     offset = np.array([tx, ty])
 
-    img = _background(rng, w, h, clutter,
-                      [colors['body'], colors['wing'], colors['head']])
+    img = _background(rng, w, h, clutter, palette)
     mask = np.zeros((h, w), np.uint8)
     if draw_object:
         for name, pts, key in parts:
@@ -412,14 +527,18 @@ def _check_params(p: Dict) -> None:
     def bad(name, why):
         raise ValueError(f'make_synthetic_fgvc: {name}={p[name]!r} {why}')
 
+    objects = p.get('objects', 'birds')
+    if objects not in OBJECT_KINDS:
+        bad('objects', f'must be one of {OBJECT_KINDS}')
+    most = MAX_SHAPE_CLASSES if objects == 'shapes' else MAX_CLASSES
     if not isinstance(p['num_classes'], int) or not (
-            2 <= p['num_classes'] <= MAX_CLASSES):
-        bad('num_classes', f'must be an int in [2, {MAX_CLASSES}]')
+            2 <= p['num_classes'] <= most):
+        bad('num_classes', f'must be an int in [2, {most}]')
     first = p.get('first_class', 0)
     if not isinstance(first, int) or not (
-            0 <= first <= MAX_CLASSES - p['num_classes']):
+            0 <= first <= most - p['num_classes']):
         bad('first_class', 'must be an int in [0, '
-            f'{MAX_CLASSES} - num_classes]')
+            f'{most} - num_classes]')
     if not isinstance(p['images_per_class'],
                       int) or p['images_per_class'] < 2:
         bad('images_per_class', 'must be an int >= 2')
@@ -456,6 +575,8 @@ def _normalise(params: Dict) -> Dict:
         p[k] = float(p[k])
     if not p.get('first_class'):  # sets made before first_class existed
         p.pop('first_class', None)
+    if p.get('objects', 'birds') == 'birds':  # ... or before objects
+        p.pop('objects', None)
     return p
 
 
@@ -628,6 +749,7 @@ def _put_in_place(new: str, out_dir: str) -> None:
 def _write_set(root: str, params: Dict, names: List[str]) -> np.ndarray:
     """Write every file of the set into ``root``, the manifest last."""
     seed, first_class = params['seed'], params['first_class']
+    objects = params.get('objects', 'birds')
     images_per_class = params['images_per_class']
     with open(osp.join(root, MARKER_FILE), 'w', newline='\n') as f:
         f.write('made by fgvc_aam_tools/synthetic_fgvc.py; '
@@ -648,7 +770,8 @@ def _write_set(root: str, params: Dict, names: List[str]) -> np.ndarray:
             img, box = render_bird_image(
                 attr_class, image_rng(seed, attr_class, k),
                 params['image_size'], params['object_size_range'],
-                params['max_rotation'], params['clutter'], params['jitter'])
+                params['max_rotation'], params['clutter'], params['jitter'],
+                objects=objects)
             rel = f'{name}/{name.split(".", 1)[1]}_{k + 1:04d}.jpg'
             ok, buf = cv2.imencode('.jpg', img, encode)
             assert ok, f'JPEG encoding failed for {rel}'
@@ -675,7 +798,8 @@ def _write_set(root: str, params: Dict, names: List[str]) -> np.ndarray:
         version=GENERATOR_VERSION,
         params=_normalise(params),
         classes={
-            n: class_attributes(first_class + i)
+            n: (class_attributes(first_class + i) if objects == 'birds'
+                else dict(kind=first_class + i))
             for i, n in enumerate(names)
         })
     with open(osp.join(root, META_FILE), 'w', newline='\n') as f:
@@ -701,7 +825,8 @@ def make_synthetic_fgvc(out_dir: str,
                         jpeg_quality: int = DEFAULT_PARAMS['jpeg_quality'],
                         seed: int = DEFAULT_PARAMS['seed'],
                         return_boxes: bool = False,
-                        first_class: int = 0
+                        first_class: int = 0,
+                        objects: str = 'birds'
                         ) -> Union[str, Tuple[str, np.ndarray]]:
     """Write a synthetic fine-grained data set in CUB-200-2011 layout.
 
@@ -727,8 +852,11 @@ def make_synthetic_fgvc(out_dir: str,
         seed: random seed; same seed and parameters -> same bytes.
         return_boxes: also return the (N, 4) x1, y1, x2, y2 boxes in image
             id order.
-        first_class: attribute combination of the first class (see the
-            module docstring); labels are written 1-based within the set.
+        first_class: attribute combination (or object kind) of the first
+            class (see the module docstring); labels are written 1-based
+            within the set.
+        objects: ``'birds'`` (the fine-grained set) or ``'shapes'`` (object
+            kinds: the object-centric pretraining set).
 
     Returns:
         ``out_dir`` (and the boxes when ``return_boxes``).
@@ -738,10 +866,10 @@ def make_synthetic_fgvc(out_dir: str,
                   object_size_range=tuple(object_size_range),
                   max_rotation=max_rotation, clutter=clutter, jitter=jitter,
                   jpeg_quality=jpeg_quality, seed=seed,
-                  first_class=first_class)
+                  first_class=first_class, objects=objects)
     _check_params(params)
     check_output_folder(out_dir)
-    names = _class_names(num_classes, first_class)
+    names = _class_names(num_classes, first_class, objects)
     target = osp.abspath(out_dir)
     parent, base = osp.split(target)
     os.makedirs(parent, exist_ok=True)

@@ -30,7 +30,8 @@ def parse_args(argv: Optional[Sequence[str]] = None,
                    'protocol (Table 8 analog)')
     p.add_argument('--plan', choices=plans.PLANS, default='default',
                    help='default: every method; overflow / scale / '
-                   'test_branch: sweeps of the thesis model')
+                   'test_branch: sweeps of the thesis model; mechanism: '
+                   'the mechanism study (configs/mechanism/README.md)')
     p.add_argument('--names', nargs='+',
                    help='method names for the table, one per config')
     p.add_argument('--work-dir',
@@ -91,12 +92,20 @@ def parse_args(argv: Optional[Sequence[str]] = None,
     args = p.parse_args(argv)
     slurm.check_arguments(p, args)
     n_cfg = len(args.configs or plans.REGIMES[args.regime]['configs'])
+    if args.plan == 'mechanism':
+        n_cfg = len(args.names or [])
     if args.names and len(args.names) != n_cfg:
         p.error('--names needs one name per config')
     if args.plan != 'default' and len(args.configs) > 1:
         p.error('a sweep plan takes at most one config')
     if args.jobs < 1 or (args.threads is not None and args.threads < 1):
         p.error('--jobs and --threads must be >= 1')
+    if args.plan == 'mechanism':
+        if args.configs or args.names:
+            p.error('--plan mechanism runs its own configs '
+                    '(configs/mechanism/)')
+        args.regime = 'mechanism'
+        args.work_dir = args.work_dir or 'work_dirs/compare_mechanism'
     if args.work_dir is None:
         args.work_dir = ('work_dirs/compare_methods' if args.regime ==
                          'scratch' else 'work_dirs/compare_finetune')
@@ -151,6 +160,9 @@ def current_value(args: argparse.Namespace, runs: List[dict]):
 
 def main(argv: Optional[Sequence[str]] = None, description: str = '') -> int:
     args = parse_args(argv, description)
+    if args.plan == 'mechanism':
+        from . import mechanism
+        return mechanism.main(args)
     t0 = time.time()
     args.pretrained = None
     if needs_pretrained(args):

@@ -17,7 +17,9 @@ Regimes:
 Plans (``--plan``): ``default`` (every method), and sweeps of the thesis
 model (two-branch + AAM step): ``overflow`` (literal / monotonic),
 ``scale`` (s = 16 / 30 / 64) and ``test_branch`` (raw / object / sum,
-evaluated on the checkpoints of the default plan's runs, no training).
+evaluated on the checkpoints of the default plan's runs, no training);
+``mechanism``: the mechanism study of :mod:`.mechanism` (its own configs,
+the ``mechanism`` regime).
 """
 import argparse
 import os
@@ -34,7 +36,7 @@ from mmengine.config import Config
 from .budget import (LOADERS, carve_validation, datasets_of, evaluators,
                      num_classes_of, pretrained_of, rescale_epochs,
                      set_input_size, set_num_classes, set_pretrained)
-from .pretrain import STABLE_PATH
+from .pretrain import OBJECTS_STABLE_PATH, STABLE_PATH
 from .results import read_result
 from .runs import complexity, signature
 
@@ -61,6 +63,10 @@ REGIMES: Dict[str, dict] = OrderedDict(
         # 20 of the configs' 30 epochs at 96 px: 9 methods x 3 seeds in
         # about 30 minutes of 2 CPU cores.
         epochs=20, input_size=96, carve=False, evaluate=False),
+    # the mechanism study (--plan mechanism, .mechanism): the configs'
+    # own 12 epochs at 96 px, carved validation, test split once
+    mechanism=dict(configs=[], epochs=None, input_size=None, carve=True,
+                   evaluate=True),
 )
 # Short method names for the table (config stem -> name).
 DEFAULT_NAMES: Dict[str, str] = {
@@ -86,7 +92,7 @@ SWEEPS: Dict[str, List[tuple]] = OrderedDict(
     test_branch=[(f'test_branch={v}', {'@branch': v})
                  for v in ('raw', 'object', 'sum')],
 )
-PLANS = ['default'] + list(SWEEPS)
+PLANS = ['default'] + list(SWEEPS) + ['mechanism']
 BRANCHES = ('raw', 'object', 'sum')
 CARVE_FRACTION = 0.2  # 20 of the 100 training images of every class
 CARVE_SEED = 0
@@ -163,8 +169,8 @@ def effective_config(config: str, seed: int, args: argparse.Namespace,
         cfg.default_hooks.logger.get('interval', 50), 10)
     if getattr(args, 'carve', False):
         carve_validation(cfg, CARVE_FRACTION, CARVE_SEED)
-    if getattr(args, 'pretrained', None) and pretrained_of(
-            cfg) == STABLE_PATH:  # the cached file behind the fixed path
+    if getattr(args, 'pretrained', None) and pretrained_of(cfg) in (
+            STABLE_PATH, OBJECTS_STABLE_PATH):  # the cached file behind it
         set_pretrained(cfg, args.pretrained)
     if options:
         cfg.merge_from_dict({k: v for k, v in options.items()
@@ -210,6 +216,8 @@ def prepare_data(args: argparse.Namespace, configs: List[str],
 
 def variants(args: argparse.Namespace) -> List[tuple]:
     """(config, name, options) of every row of the plan."""
+    if getattr(args, 'rows', None):  # a stage of the mechanism study
+        return args.rows
     if args.plan == 'default':
         configs = args.configs or REGIMES[args.regime]['configs']
         names = args.names or [method_name(c) for c in configs]

@@ -38,6 +38,13 @@ PRETRAIN_CONFIG = ('configs/pretrain/'
                    'softmax_resnet18-w16_1xb16-30e_synthetic-fgvc-pretrain.py')
 DEFAULT_ROOT = 'work_dirs/pretrain_synthetic'
 STABLE_PATH = 'work_dirs/pretrained/resnet18-w16_synthetic-fgvc-pretrain.pth'
+# The mechanism study's object-centric pretraining (64 object kinds, the
+# three-stage backbone at a 12x12 map): config, its fixed path.
+OBJECTS_CONFIG = ('configs/pretrain/'
+                  'softmax_resnet18-w16-s3_1xb32-15e_synthetic-objects-'
+                  'pretrain.py')
+OBJECTS_STABLE_PATH = ('work_dirs/pretrained/'
+                       'resnet18-w16-s3_synthetic-objects-pretrain.pth')
 _PLACEHOLDER = '<pretraining data>'
 
 
@@ -154,7 +161,9 @@ def ensure_pretrained(root: str = DEFAULT_ROOT,
             _publish(ckpt, key, stable)
         return ckpt
     t0 = time.time()
-    data = osp.join(_abs(root), 'data', 'synthetic_fgvc_pretrain')
+    data = osp.join(_abs(root), 'data', 'synthetic_objects_pretrain'
+                    if params.get('objects') == 'shapes' else
+                    'synthetic_fgvc_pretrain')
     if not synthetic_fgvc_is_complete(data, **params):
         make_synthetic_fgvc(data, **params)
         log(f'pretrain: generated the pretraining set into {data} '
@@ -194,19 +203,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--root', default=DEFAULT_ROOT,
                    help='cache folder (data, runs, checkpoints)')
-    p.add_argument('--config', default=PRETRAIN_CONFIG)
-    p.add_argument('--stable-path', default=STABLE_PATH,
+    p.add_argument('--objects', action='store_true',
+                   help='the object-centric pretraining of the mechanism '
+                   'study (OBJECTS_PRETRAIN_PARAMS, its config and path)')
+    p.add_argument('--config', default=None,
+                   help=f'default: {PRETRAIN_CONFIG} ({OBJECTS_CONFIG} '
+                   'with --objects)')
+    p.add_argument('--stable-path', default=None,
                    help="the fine-tuning configs' checkpoint path ('' for "
-                   'none)')
+                   f'none; default: {STABLE_PATH}, or {OBJECTS_STABLE_PATH} '
+                   'with --objects)')
     p.add_argument('--threads', type=int)
     p.add_argument('--dry-run', action='store_true',
                    help='print the cache key and path, train nothing')
     args = p.parse_args(argv)
+    from ..synthetic_fgvc import OBJECTS_PRETRAIN_PARAMS, PRETRAIN_PARAMS
+    config = args.config or (OBJECTS_CONFIG if args.objects
+                             else PRETRAIN_CONFIG)
+    params = OBJECTS_PRETRAIN_PARAMS if args.objects else PRETRAIN_PARAMS
+    stable = args.stable_path if args.stable_path is not None else (
+        OBJECTS_STABLE_PATH if args.objects else STABLE_PATH)
     if args.dry_run:
-        path, done = cached_checkpoint(args.root, args.config)
+        path, done = cached_checkpoint(args.root, config, params)
         print(f'{path} ({"cached" if done else "not trained yet"})')
         return 0
-    ensure_pretrained(args.root, args.config, stable=args.stable_path or None,
+    ensure_pretrained(args.root, config, params, stable=stable or None,
                       threads=args.threads)
     return 0
 

@@ -308,12 +308,14 @@ def verdict(diff: float, p: Optional[float]) -> str:
     return f'tie ({diff:+.2f})'
 
 
-def claims(rows: List[dict], key: str = 'top1') -> List[dict]:
-    """Every claim of :data:`CLAIMS` whose two rows are in ``rows``, tested
-    by :func:`compare` (paired where the seeds pair up)."""
+def claims(rows: List[dict], key: str = 'top1',
+           claims: Optional[List[tuple]] = None) -> List[dict]:
+    """Every claim of ``claims`` (default :data:`CLAIMS`) whose two rows
+    are in ``rows``, tested by :func:`compare` (paired where the seeds pair
+    up)."""
     by = {r['name']: r for r in rows}
     out = []
-    for claim, a, b in CLAIMS:
+    for claim, a, b in CLAIMS if claims is None else claims:
         if a not in by or b not in by or by[a][key] is None or by[b][
                 key] is None:
             continue

@@ -49,6 +49,7 @@ NUM_CLASSES = {
     'FGVC-Aircraft': 100,
     'Synthetic FGVC': 16,
     'Synthetic FGVC pretraining': 48,  # PRETRAIN_PARAMS of the generator
+    'Synthetic objects pretraining': 48,  # OBJECTS_PRETRAIN_PARAMS
 }
 TOP1 = 'Top 1 Accuracy'
 

@@ -8,6 +8,11 @@ config and the data parameters (a second call returns at once)::
 
     python tools/analysis_tools/pretrain_synthetic.py
 
+With ``--objects`` it makes the object-centric pretraining of the mechanism
+study instead (``OBJECTS_PRETRAIN_PARAMS``, the three-stage backbone of
+``configs/mechanism/``), published at
+``work_dirs/pretrained/resnet18-w16-s3_synthetic-objects-pretrain.pth``.
+
 The ``*_resnet18-w16-synpre_*`` configs load its backbone from
 ``work_dirs/pretrained/resnet18-w16_synthetic-fgvc-pretrain.pth``.
 See :mod:`fgvc_aam_tools.compare.pretrain`.

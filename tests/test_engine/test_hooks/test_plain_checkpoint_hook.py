@@ -8,6 +8,8 @@ from mmengine.logging import HistoryBuffer, MessageHub
 
 import projects.fgvc_aam  # noqa: F401
 from projects.fgvc_aam.engine.hooks import PlainCheckpointHook
+from projects.fgvc_aam.engine.hooks.plain_checkpoint_hook import (
+    from_plain, to_plain)
 from tests.helpers import run
 
 
@@ -72,3 +74,31 @@ def test_load_restores_what_mmengine_saved(tmp_path):
     assert restored.get_info('best') == 0.5
     np.testing.assert_array_equal(loaded['meta']['arr'], np.arange(3))
     assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+
+
+def test_a_one_cycle_scheduler_state_saves_without_code_and_resumes(
+        tmp_path):
+    """mmengine's OneCycleLR keeps its annealing function (a bound method)
+    in its state: the checkpoint of a config that uses it was refused by a
+    weights_only load. The function is left out and the resumed scheduler
+    (built from the config, as --resume does) continues the same lrs."""
+    from mmengine.optim.scheduler import OneCycleLR
+
+    def sched():
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        return opt, OneCycleLR(opt, eta_max=0.1, total_steps=20,
+                               by_epoch=False)
+    opt, s = sched()
+    for _ in range(7):
+        opt.step()
+        s.step()
+    path = str(tmp_path / 'ckpt.pth')
+    torch.save(dict(param_schedulers=[to_plain(s.state_dict())]), path)
+    state = torch.load(path, weights_only=True)['param_schedulers'][0]
+    assert not any(callable(v) for v in state.values())
+    opt2, s2 = sched()
+    opt2.load_state_dict(opt.state_dict())
+    s2.load_state_dict(from_plain(state))
+    for _ in range(10):
+        opt.step(), s.step(), opt2.step(), s2.step()
+        assert opt2.param_groups[0]['lr'] == opt.param_groups[0]['lr']

@@ -11,10 +11,15 @@ non-``state_dict`` entry as plain types only (dict, list, tuple, str,
 numbers, tensors): a ``HistoryBuffer`` becomes
 ``{'__history_buffer__': {'log_history': [...], 'count_history': [...],
 'max_length': n}}``, a numpy array a tensor under ``'__ndarray__'``, a
-numpy scalar a Python number. ``after_load_checkpoint`` (called by
+numpy scalar a Python number. A function or bound method (e.g. the
+``anneal_func`` that mmengine's ``OneCycleLR`` keeps in its state) is left
+out: a checkpoint holds no code, and the scheduler built from the config
+on ``--resume`` has the same function. ``after_load_checkpoint`` (called by
 ``Runner.resume`` before the message hub is loaded) restores them, so
 ``--resume`` sees exactly what mmengine saved.
 """
+import functools
+import types
 from typing import Any
 
 import numpy as np
@@ -25,6 +30,8 @@ from mmpretrain.registry import HOOKS
 
 BUFFER_KEY = '__history_buffer__'
 ARRAY_KEY = '__ndarray__'
+_CODE = (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
+         functools.partial)
 
 
 def to_plain(obj: Any) -> Any:
@@ -40,8 +47,9 @@ def to_plain(obj: Any) -> Any:
         return {ARRAY_KEY: torch.from_numpy(np.ascontiguousarray(obj))}
     if isinstance(obj, np.generic):
         return obj.item()
-    if isinstance(obj, dict):  # OrderedDict etc. become dict
-        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, dict):  # OrderedDict etc. become dict; no code
+        return {k: to_plain(v) for k, v in obj.items()
+                if not isinstance(v, _CODE)}
     if isinstance(obj, list):
         return [to_plain(v) for v in obj]
     if isinstance(obj, tuple):  # namedtuples become tuples

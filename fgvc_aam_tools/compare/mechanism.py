@@ -1,0 +1,298 @@
+"""The mechanism study (``compare_methods.py --plan mechanism``).
+
+Does the thesis's mechanism (the localizer's crop as a second branch, and
+the AAM margin) help when its precondition holds, i.e. when the localizer
+finds the object? One thing changes per comparison; the protocol below is
+fixed before any method result (configs/mechanism/README.md):
+
+1. **Precondition.** CorLoc and mean IoU of the channel-aggregation
+   localizer on the object-pretrained backbone, before fine-tuning (on the
+   carved validation split and the test split), next to the fixed-box,
+   centre-box and whole-image baselines
+   (``tools/analysis_tools/localizer_corloc.py``); after fine-tuning, the
+   two-branch rows' test CorLoc.
+2. **Learning rates.** For each loss (softmax; AAM step at s = 30), the
+   base lr of the 12-epoch recipe times ``LR_FACTORS`` on the single-branch
+   model, seeds ``LR_SEEDS``; the factor with the highest mean validation
+   top-1 (carved split) is selected. The two-branch rows use their loss's
+   rate.
+3. **Scale.** Single-branch AAM step at the selected AAM lr, s in
+   ``SCALES``, seeds ``SCALE_SEEDS``; the s with the highest mean
+   validation top-1 is selected for every AAM row.
+4. **Ablation.** ``ROWS`` at the selected lr (and s), seeds ``SEEDS``,
+   tested once on the test split; :data:`CLAIMS` with paired t-tests over
+   seeds.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import time
+from copy import copy
+from typing import Dict, List, Optional, Tuple
+
+_DIR = 'configs/mechanism/'
+_TAIL = '_resnet18-w16-s3-objpre_1xb16-12e_synthetic-fgvc.py'
+SOFTMAX = _DIR + 'finetune' + _TAIL
+AAM = _DIR + 'aam-step' + _TAIL
+# (row name, config, loss): the ablation, in table order
+ROWS: List[Tuple[str, str, str]] = [
+    ('single softmax', SOFTMAX, 'softmax'),
+    ('two-branch softmax, whole image', _DIR + 'two-branch-softmax-wholeimage'
+     + _TAIL, 'softmax'),
+    ('two-branch softmax, jittered box (IoU 0.5)',
+     _DIR + 'two-branch-softmax-jitterbox-iou0.5' + _TAIL, 'softmax'),
+    ('two-branch softmax, localizer', _DIR + 'two-branch-softmax' + _TAIL,
+     'softmax'),
+    ('two-branch softmax, ground-truth box',
+     _DIR + 'two-branch-softmax-gtbox' + _TAIL, 'softmax'),
+    ('single AAM step', AAM, 'aam'),
+    ('two-branch AAM step, localizer (thesis)',
+     _DIR + 'two-branch-aam-step' + _TAIL, 'aam'),
+]
+LOSS_CONFIGS = dict(softmax=SOFTMAX, aam=AAM)
+BASE_LR = 0.005  # configs/_base_/schedules/synthetic_finetune_bs16_12e.py
+LR_FACTORS = (0.25, 0.5, 1.0, 2.0)
+LR_SEEDS = (0, 1)
+SCALES = (16.0, 30.0, 64.0)
+SCALE_SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2, 3, 4)
+LR_KEY = 'optim_wrapper.optimizer.lr'
+SCALE_KEY = 'model.head.scale'
+# (claim "a > b", a, b): what each pair isolates
+CLAIMS = [
+    ('doubled loss: whole image > single (softmax)',
+     'two-branch softmax, whole image', 'single softmax'),
+    ('crop of the ground-truth box > whole image',
+     'two-branch softmax, ground-truth box',
+     'two-branch softmax, whole image'),
+    ('crop of a box at IoU 0.5 > whole image',
+     'two-branch softmax, jittered box (IoU 0.5)',
+     'two-branch softmax, whole image'),
+    ('crop of the localizer\'s box > whole image',
+     'two-branch softmax, localizer', 'two-branch softmax, whole image'),
+    ('two-branch (localizer) > single (softmax)',
+     'two-branch softmax, localizer', 'single softmax'),
+    ('ground-truth box > localizer (room left to the localizer)',
+     'two-branch softmax, ground-truth box',
+     'two-branch softmax, localizer'),
+    ('AAM step > softmax (single branch)', 'single AAM step',
+     'single softmax'),
+    ('AAM step > softmax (two-branch, localizer)',
+     'two-branch AAM step, localizer (thesis)',
+     'two-branch softmax, localizer'),
+    ('thesis model > single softmax',
+     'two-branch AAM step, localizer (thesis)', 'single softmax'),
+    ('two-branch > single (AAM step)',
+     'two-branch AAM step, localizer (thesis)', 'single AAM step'),
+]
+
+
+def lr_label(factor: float) -> str:
+    return f'lr x{factor:g}'
+
+
+def best_by_validation(records: List[dict], labels: List[str]) -> Dict:
+    """The pre-registered rule: the label with the highest mean validation
+    top-1 over its seeds (the first such label on a tie); every label's
+    mean, for the report."""
+    means = {}
+    for label in labels:
+        vals = [r['val_top1'] for r in records if r['name'] == label and
+                r.get('val_top1') is not None]
+        if vals:
+            means[label] = statistics.mean(vals)
+    if not means:
+        raise ValueError('mechanism: no run has a validation top-1')
+    best = max(means, key=lambda k: (means[k], -labels.index(k)))
+    return dict(choice=best, val_top1=means)
+
+
+def _stage(args: argparse.Namespace, rows: List[tuple], seeds,
+           todo=True) -> Tuple[List[dict], List[dict]]:
+    """Plan and run ``rows`` = (config, name, options) for ``seeds``; the
+    runs and their per-(row, seed) records."""
+    from . import plans
+    from .cli import row_results
+    from .runs import run_all
+    a = copy(args)
+    a.rows, a.seeds, a.configs = rows, list(seeds), []
+    runs = plans.plan(a)
+    results = run_all(runs, args.jobs, args.threads, args.dry_run,
+                      args.report_only or not todo)
+    return runs, row_results(runs, results)
+
+
+def precondition(args: argparse.Namespace, out_dir: str) -> Dict:
+    """Localizer CorLoc of the pretrained backbone before fine-tuning, on
+    the carved validation split and the test split, with the baselines."""
+    import subprocess
+    import sys
+
+    from .plans import ROOT
+    from .results import read_result
+    from .runs import run_env
+    cfg = next(c for n, c, _ in ROWS if n == 'two-branch softmax, localizer')
+    found = {}
+    for split in ('val', 'test'):
+        path = osp.join(out_dir, f'precondition_{split}.json')
+        if not osp.isfile(path) and not (args.report_only or args.dry_run):
+            cmd = [sys.executable,
+                   osp.join(ROOT, 'tools/analysis_tools/localizer_corloc.py'),
+                   osp.join(ROOT, cfg), '--split', split, '--out', path,
+                   '--cfg-options'] + [
+                f'{s}_dataloader.dataset.data_root={args.data_root_used}'
+                for s in ('train', 'val', 'test')] + [
+                'model.backbone.init_cfg.checkpoint=' + args.pretrained]
+            subprocess.run(cmd, cwd=ROOT, check=True,
+                           env=run_env(args.threads or 2))
+        if osp.isfile(path):
+            found[split] = read_result(path)
+    return found
+
+
+def run(args: argparse.Namespace) -> Dict:
+    """All four steps; returns what the report needs."""
+    from . import plans
+    from .results import write_result
+    work_dir = osp.abspath(args.work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    data_root, _ = plans.prepare_data(args, [SOFTMAX], work_dir)
+    args.data_root_used = data_root
+    out: Dict = dict(protocol=dict(
+        base_lr=BASE_LR, lr_factors=LR_FACTORS, lr_seeds=LR_SEEDS,
+        scales=SCALES, scale_seeds=SCALE_SEEDS, seeds=SEEDS))
+    out['precondition'] = precondition(args, work_dir)
+    # 2. learning rate of each loss
+    lr_rows = [(LOSS_CONFIGS[loss], f'{loss} {lr_label(f)}',
+                {LR_KEY: BASE_LR * f})
+               for loss in LOSS_CONFIGS for f in LR_FACTORS]
+    _, lr_records = _stage(args, lr_rows, LR_SEEDS)
+    lrs, out['lr_selection'] = {}, {}
+    for loss in LOSS_CONFIGS:
+        labels = [f'{loss} {lr_label(f)}' for f in LR_FACTORS]
+        if args.dry_run:  # nothing trained: the base rate stands in
+            lrs[loss] = BASE_LR
+            continue
+        sel = best_by_validation(lr_records, labels)
+        factor = LR_FACTORS[labels.index(sel['choice'])]
+        lrs[loss] = BASE_LR * factor
+        out['lr_selection'][loss] = dict(sel, factor=factor, lr=lrs[loss])
+    # 3. scale of the AAM rows at the AAM lr
+    s_rows = [(AAM, f's={s:g}', {LR_KEY: lrs['aam'], SCALE_KEY: s})
+              for s in SCALES]
+    _, s_records = _stage(args, s_rows, SCALE_SEEDS)
+    scale = 30.0
+    if not args.dry_run:
+        sel = best_by_validation(s_records, [n for _, n, _ in s_rows])
+        scale = SCALES[[n for _, n, _ in s_rows].index(sel['choice'])]
+        out['scale_selection'] = dict(sel, scale=scale)
+    out['scale_records'] = s_records
+    # 4. the ablation
+    rows = [(cfg, name, {LR_KEY: lrs[loss], **(
+        {SCALE_KEY: scale} if loss == 'aam' else {})})
+        for name, cfg, loss in ROWS]
+    runs, records = _stage(args, rows, SEEDS)
+    out['records'] = records
+    out['runs'] = runs
+    if args.dry_run:
+        return out
+    write_result(osp.join(work_dir, 'mechanism_selection.json'),
+                 {k: out[k] for k in ('protocol', 'lr_selection',
+                                      'scale_selection')})
+    return out
+
+
+def _fmt(v: Optional[float], std: Optional[float] = None) -> str:
+    if v is None:
+        return '-'
+    return f'{v:.2f}' + (f' ± {std:.2f}' if std is not None else '')
+
+
+def write_report(out: Dict, prefix: str, meta: dict) -> str:
+    """``<prefix>.md``: precondition, selections, ablation, claims."""
+    from . import report
+    lines = ['# Mechanism study', '']
+    pre = out.get('precondition') or {}
+    if pre:
+        lines += ['## 1. Does the localizer find the object? (before '
+                  'fine-tuning)', '',
+                  '| box source | split | CorLoc % | mIoU % |',
+                  '|:---|:---:|---:|---:|']
+        for split, res in pre.items():
+            for name, r in res['rows'].items():
+                label = ('pretrained backbone + localizer'
+                         if name == 'model' else name)
+                lines.append(f'| {label} | {split} | {r["corloc"]:.2f} | '
+                             f'{r["miou"]:.2f} |')
+        lines.append('')
+    lines += ['## 2. Learning rate of each loss (validation top-1, mean '
+              'of the seeds)', '']
+    for loss, sel in (out.get('lr_selection') or {}).items():
+        vals = ', '.join(f'{k.split(" ", 1)[1]}: {v:.2f}'
+                         for k, v in sel['val_top1'].items())
+        lines.append(f'- {loss}: {vals} -> **x{sel["factor"]:g}** '
+                     f'(lr {sel["lr"]:g})')
+    sel = out.get('scale_selection')
+    if sel:
+        vals = ', '.join(f'{k}: {v:.2f}' for k, v in sel['val_top1'].items())
+        lines += ['', '## 3. Scale of the AAM rows at the selected lr', '',
+                  f'- validation top-1: {vals} -> **s = {sel["scale"]:g}**']
+    rows = report.aggregate(out['records'], [n for n, _, _ in ROWS])
+    lines += ['', '## 4. Ablation (test split, once; mean ± std over seeds)',
+              '', '| row | seeds | top-1 % | val top-1 % | CorLoc % (test) '
+              '| paired p vs single softmax |',
+              '|:---|:---:|---:|---:|---:|---:|']
+    for r in rows:
+        p = '-' if r['p_value'] is None else f'{r["p_value"]:.3f}'
+        lines.append(
+            f'| {r["name"]} | {len(r["seeds"])} | '
+            f'{_fmt(r["top1"], r["top1_std"])} | '
+            f'{_fmt(r.get("val_top1"), r.get("val_top1_std"))} | '
+            f'{_fmt(r.get("corloc"), r.get("corloc_std"))} | {p} |')
+    found = report.claims(rows, claims=CLAIMS)
+    lines += ['', '## 5. Claims (test top-1, paired t over seeds)', '',
+              report.write_claims(found, prefix + '_claims.md')]
+    lines += [f'{meta.get("epochs")} epochs, input {meta.get("input")} px, '
+              f'batch {meta.get("batch")}; study wall time '
+              f'{meta.get("wall_s", 0) / 60:.1f} min, '
+              f'{meta.get("cpu_h", 0):.2f} CPU-hours.']
+    md = '\n'.join(lines) + '\n'
+    with open(prefix + '.md', 'w') as f:
+        f.write(md)
+    with open(prefix + '.json', 'w') as f:
+        json.dump(dict(rows=rows, claims=found,
+                       lr_selection=out.get('lr_selection'),
+                       scale_selection=out.get('scale_selection'),
+                       precondition=pre), f, indent=1, default=str)
+    return md
+
+
+def main(args: argparse.Namespace) -> int:
+    """``compare_methods.py --plan mechanism``."""
+    from .budget import input_shape_of
+    from .pretrain import OBJECTS_CONFIG, OBJECTS_STABLE_PATH, \
+        cached_checkpoint, ensure_pretrained
+    from ..synthetic_fgvc import OBJECTS_PRETRAIN_PARAMS
+    from mmengine.config import Config
+    t0 = time.time()
+    if args.dry_run:
+        args.pretrained, _ = cached_checkpoint(
+            args.pretrain_root, OBJECTS_CONFIG, OBJECTS_PRETRAIN_PARAMS)
+    else:
+        args.pretrained = ensure_pretrained(
+            args.pretrain_root, OBJECTS_CONFIG, OBJECTS_PRETRAIN_PARAMS,
+            stable=OBJECTS_STABLE_PATH, threads=args.threads)
+    out = run(args)
+    if args.dry_run:
+        return 0
+    first = out['runs'][0]
+    cfg = Config.fromfile(first['cfg_path'])
+    meta = dict(epochs=first['epochs'], input=input_shape_of(cfg)[-1],
+                batch=first['images_per_iter'], wall_s=time.time() - t0,
+                cpu_h=sum(r.get('cpu_s', 0) for r in out['records']) / 3600)
+    prefix = args.out or osp.join(osp.abspath(args.work_dir), 'mechanism')
+    print(write_report(out, prefix, meta))
+    print(f'wrote {prefix}.md, {prefix}.json, {prefix}_claims.md')
+    return 0
