@@ -22,6 +22,12 @@ fixed before any method result (configs/mechanism/README.md):
 4. **Ablation.** ``ROWS`` at the selected lr (and s), seeds ``SEEDS``,
    tested once on the test split; :data:`CLAIMS` with paired t-tests over
    seeds.
+5. **Supplement** (added after step 4's first runs showed the two-branch
+   softmax rows unstable at the single-branch rate; fixed before its own
+   runs): the two-branch model's lr per loss, selected alike on the
+   localizer rows (``TWO_BRANCH_LR_FACTORS``, seeds ``LR_SEEDS``), and
+   step 4 again with every two-branch row at its loss's two-branch rate
+   (the single-branch rows are step 4's runs).
 """
 import argparse
 import json
@@ -58,6 +64,9 @@ LR_SEEDS = (0, 1)
 SCALES = (16.0, 30.0, 64.0)
 SCALE_SEEDS = (0, 1, 2)
 SEEDS = (0, 1, 2, 3, 4)
+# step 5: a grid one step lower than step 2's (L_raw + L_object doubles
+# the gradient of one branch; x2 diverged in step 2)
+TWO_BRANCH_LR_FACTORS = (0.125, 0.25, 0.5, 1.0)
 LR_KEY = 'optim_wrapper.optimizer.lr'
 SCALE_KEY = 'model.head.scale'
 # (claim "a > b", a, b): what each pair isolates
@@ -196,11 +205,40 @@ def run(args: argparse.Namespace) -> Dict:
     runs, records = _stage(args, rows, SEEDS)
     out['records'] = records
     out['runs'] = runs
+    # 5. supplement: the two-branch model's own lr per loss, then step 4
+    # again with it
+    localizer = dict(softmax='two-branch softmax, localizer',
+                     aam='two-branch AAM step, localizer (thesis)')
+    tb_rows = [(next(c for n, c, _ in ROWS if n == localizer[loss]),
+                f'two-branch {loss} {lr_label(f)}',
+                {LR_KEY: BASE_LR * f, **(
+                    {SCALE_KEY: scale} if loss == 'aam' else {})})
+               for loss in LOSS_CONFIGS for f in TWO_BRANCH_LR_FACTORS]
+    _, tb_records = _stage(args, tb_rows, LR_SEEDS)
+    tb_lrs, out['two_branch_lr_selection'] = {}, {}
+    for loss in LOSS_CONFIGS:
+        labels = [f'two-branch {loss} {lr_label(f)}'
+                  for f in TWO_BRANCH_LR_FACTORS]
+        if args.dry_run:
+            tb_lrs[loss] = BASE_LR
+            continue
+        sel = best_by_validation(tb_records, labels)
+        factor = TWO_BRANCH_LR_FACTORS[labels.index(sel['choice'])]
+        tb_lrs[loss] = BASE_LR * factor
+        out['two_branch_lr_selection'][loss] = dict(sel, factor=factor,
+                                                    lr=tb_lrs[loss])
+    rows = [(cfg, name, {LR_KEY: (tb_lrs if 'two-branch' in name else
+                                  lrs)[loss], **(
+        {SCALE_KEY: scale} if loss == 'aam' else {})})
+        for name, cfg, loss in ROWS]
+    out['supplement_runs'], out['supplement_records'] = _stage(
+        args, rows, SEEDS)
     if args.dry_run:
         return out
     write_result(osp.join(work_dir, 'mechanism_selection.json'),
                  {k: out[k] for k in ('protocol', 'lr_selection',
-                                      'scale_selection')})
+                                      'scale_selection',
+                                      'two_branch_lr_selection')})
     return out
 
 
@@ -212,7 +250,6 @@ def _fmt(v: Optional[float], std: Optional[float] = None) -> str:
 
 def write_report(out: Dict, prefix: str, meta: dict) -> str:
     """``<prefix>.md``: precondition, selections, ablation, claims."""
-    from . import report
     lines = ['# Mechanism study', '']
     pre = out.get('precondition') or {}
     if pre:
@@ -239,8 +276,47 @@ def write_report(out: Dict, prefix: str, meta: dict) -> str:
         vals = ', '.join(f'{k}: {v:.2f}' for k, v in sel['val_top1'].items())
         lines += ['', '## 3. Scale of the AAM rows at the selected lr', '',
                   f'- validation top-1: {vals} -> **s = {sel["scale"]:g}**']
-    rows = report.aggregate(out['records'], [n for n, _, _ in ROWS])
-    lines += ['', '## 4. Ablation (test split, once; mean ± std over seeds)',
+    rows, found = _ablation(lines, out['records'], prefix + '_claims.md',
+                            '4. Ablation at the selected lr of each loss')
+    sup = out.get('two_branch_lr_selection')
+    sup_rows = sup_found = None
+    if sup:
+        lines += ['## 5. Supplement: the two-branch model\'s own learning '
+                  'rate', '']
+        for loss, sel in sup.items():
+            vals = ', '.join(f'{k.rsplit(" ", 2)[1]} {k.rsplit(" ", 1)[1]}:'
+                             f' {v:.2f}' for k, v in sel['val_top1'].items())
+            lines.append(f'- two-branch {loss}: {vals} -> '
+                         f'**x{sel["factor"]:g}** (lr {sel["lr"]:g})')
+        lines.append('')
+        sup_rows, sup_found = _ablation(
+            lines, out['supplement_records'],
+            prefix + '_supplement_claims.md',
+            '5b. Ablation, two-branch rows at the two-branch lr')
+    lines += ['', f'{meta.get("epochs")} epochs, input '
+              f'{meta.get("input")} px, batch {meta.get("batch")}; '
+              f'study wall time '
+              f'{meta.get("wall_s", 0) / 60:.1f} min, '
+              f'{meta.get("cpu_h", 0):.2f} CPU-hours.']
+    md = '\n'.join(lines) + '\n'
+    with open(prefix + '.md', 'w') as f:
+        f.write(md)
+    with open(prefix + '.json', 'w') as f:
+        json.dump(dict(rows=rows, claims=found,
+                       lr_selection=out.get('lr_selection'),
+                       scale_selection=out.get('scale_selection'),
+                       two_branch_lr_selection=sup,
+                       supplement_rows=sup_rows, supplement_claims=sup_found,
+                       precondition=pre), f, indent=1, default=str)
+    return md
+
+
+def _ablation(lines: List[str], records: List[dict], claims_path: str,
+              title: str) -> Tuple[List[dict], List[dict]]:
+    """Append the ablation table and its claims to ``lines``."""
+    from . import report
+    rows = report.aggregate(records, [n for n, _, _ in ROWS])
+    lines += ['', f'## {title} (test split, once; mean ± std over seeds)',
               '', '| row | seeds | top-1 % | val top-1 % | CorLoc % (test) '
               '| paired p vs single softmax |',
               '|:---|:---:|---:|---:|---:|---:|']
@@ -252,21 +328,9 @@ def write_report(out: Dict, prefix: str, meta: dict) -> str:
             f'{_fmt(r.get("val_top1"), r.get("val_top1_std"))} | '
             f'{_fmt(r.get("corloc"), r.get("corloc_std"))} | {p} |')
     found = report.claims(rows, claims=CLAIMS)
-    lines += ['', '## 5. Claims (test top-1, paired t over seeds)', '',
-              report.write_claims(found, prefix + '_claims.md')]
-    lines += [f'{meta.get("epochs")} epochs, input {meta.get("input")} px, '
-              f'batch {meta.get("batch")}; study wall time '
-              f'{meta.get("wall_s", 0) / 60:.1f} min, '
-              f'{meta.get("cpu_h", 0):.2f} CPU-hours.']
-    md = '\n'.join(lines) + '\n'
-    with open(prefix + '.md', 'w') as f:
-        f.write(md)
-    with open(prefix + '.json', 'w') as f:
-        json.dump(dict(rows=rows, claims=found,
-                       lr_selection=out.get('lr_selection'),
-                       scale_selection=out.get('scale_selection'),
-                       precondition=pre), f, indent=1, default=str)
-    return md
+    lines += ['', 'Claims (test top-1, paired t over seeds):', '',
+              report.write_claims(found, claims_path)]
+    return rows, found
 
 
 def main(args: argparse.Namespace) -> int:
@@ -291,7 +355,8 @@ def main(args: argparse.Namespace) -> int:
     cfg = Config.fromfile(first['cfg_path'])
     meta = dict(epochs=first['epochs'], input=input_shape_of(cfg)[-1],
                 batch=first['images_per_iter'], wall_s=time.time() - t0,
-                cpu_h=sum(r.get('cpu_s', 0) for r in out['records']) / 3600)
+                cpu_h=sum(r.get('cpu_s', 0) for r in out['records'] + out[
+                    'supplement_records']) / 3600)
     prefix = args.out or osp.join(osp.abspath(args.work_dir), 'mechanism')
     print(write_report(out, prefix, meta))
     print(f'wrote {prefix}.md, {prefix}.json, {prefix}_claims.md')

@@ -65,8 +65,9 @@ def test_dry_run_writes_every_stage_with_one_geometry(tmp_path):
     assert not done
     cfgs = glob.glob(osp.join(work, 'runs', '*', 'seed_*', '*.py'))
     folders = {osp.basename(osp.dirname(osp.dirname(p))) for p in cfgs}
-    # 7 ablation configs + 3 other lrs x 2 losses + 2 other scales
-    assert len(folders) == 7 + 6 + 2
+    # 7 ablation configs + 3 other lrs x 2 losses + 2 other scales, and
+    # the supplement's 3 other two-branch lrs x 2 losses
+    assert len(folders) == 7 + 6 + 2 + 6
     seeds = {int(osp.basename(osp.dirname(p))[5:]) for p in cfgs}
     assert seeds == set(mechanism.SEEDS)
     strides = set()
@@ -78,7 +79,8 @@ def test_dry_run_writes_every_stage_with_one_geometry(tmp_path):
         assert cfg.train_dataloader.dataset.type == 'CarvedSplit'
         assert cfg.train_cfg.max_epochs == 12
         lr = cfg.optim_wrapper.optimizer.lr
-        assert lr in [mechanism.BASE_LR * f for f in mechanism.LR_FACTORS]
+        assert lr in [mechanism.BASE_LR * f for f in
+                      mechanism.LR_FACTORS + mechanism.TWO_BRANCH_LR_FACTORS]
     assert strides == {(3, (1, 2, 1), (2, ))}  # one geometry for all rows
 
 
@@ -100,3 +102,36 @@ def test_the_backbone_gives_a_12x12_map_at_96_px():
 def test_mechanism_plan_refuses_configs():
     with pytest.raises(SystemExit):
         cli.parse_args(['--plan', 'mechanism', 'configs/quickstart.py'])
+
+
+def test_report_has_every_section_and_the_paired_claims(tmp_path):
+    """write_report on hand-made records: the precondition rows, both
+    selections, the ablation and the supplement with their claims."""
+    recs = []
+    for i, (name, _, _) in enumerate(mechanism.ROWS):
+        for seed in range(3):
+            recs.append(dict(name=name, config='c.py', seed=seed,
+                             top1=40. + i + seed,
+                             val_top1=41. + i, corloc=10. * seed,
+                             returncode=0))
+    pre = {'test': dict(rows={'model': dict(corloc=12., miou=33.),
+                              'fixed box': dict(corloc=7., miou=14.)})}
+    sel = dict(val_top1={'softmax lr x1': 50.}, factor=1.0, lr=0.005)
+    out = dict(precondition=pre, lr_selection=dict(softmax=sel),
+               scale_selection=dict(val_top1={'s=16': 37.5}, scale=16.0),
+               two_branch_lr_selection=dict(softmax=dict(
+                   val_top1={'two-branch softmax lr x0.25': 45.},
+                   factor=0.25, lr=0.00125)),
+               records=recs, supplement_records=recs)
+    prefix = str(tmp_path / 'mechanism')
+    md = mechanism.write_report(out, prefix, dict(epochs=12, input=96))
+    for text in ('pretrained backbone + localizer | test | 12.00 | 33.00',
+                 '**x1** (lr 0.005)', '**s = 16**',
+                 'two-branch softmax: lr x0.25: 45.00 -> **x0.25**',
+                 '## 4. Ablation', '## 5b. Ablation'):
+        assert text in md, text
+    # rows differ by a constant over the seeds: the paired test is
+    # undefined (no spread), so every claim is a tie with its sign
+    assert '| doubled loss: whole image > single (softmax) | +1.00 |' in md
+    assert md.count('10 comparisons') == 2
+    assert osp.isfile(prefix + '_supplement_claims.md')
