@@ -28,6 +28,11 @@ fixed before any method result (configs/mechanism/README.md):
    localizer rows (``TWO_BRANCH_LR_FACTORS``, seeds ``LR_SEEDS``), and
    step 4 again with every two-branch row at its loss's two-branch rate
    (the single-branch rows are step 4's runs).
+6. **AOLM** (exploratory; added after the supplement's protocol, on a look
+   at one step-4 checkpoint's validation CorLoc, fixed before its runs):
+   the thesis row with MMAL-Net's AOLM box rule (the last map's mask
+   intersected with layer 2's) against the thesis row, both at the
+   two-branch AAM rate of step 5, seeds ``SEEDS``.
 """
 import argparse
 import json
@@ -58,6 +63,11 @@ ROWS: List[Tuple[str, str, str]] = [
      _DIR + 'two-branch-aam-step' + _TAIL, 'aam'),
 ]
 LOSS_CONFIGS = dict(softmax=SOFTMAX, aam=AAM)
+THESIS_ROW = 'two-branch AAM step, localizer (thesis)'
+AOLM_ROW = ('two-branch AAM step, AOLM localizer',
+            _DIR + 'two-branch-aam-step-aolm' + _TAIL, 'aam')
+AOLM_CLAIMS = [('AOLM box > thesis box (two-branch AAM step)', AOLM_ROW[0],
+                THESIS_ROW)]
 BASE_LR = 0.005  # configs/_base_/schedules/synthetic_finetune_bs16_12e.py
 LR_FACTORS = (0.25, 0.5, 1.0, 2.0)
 LR_SEEDS = (0, 1)
@@ -233,6 +243,11 @@ def run(args: argparse.Namespace) -> Dict:
         for name, cfg, loss in ROWS]
     out['supplement_runs'], out['supplement_records'] = _stage(
         args, rows, SEEDS)
+    # 6. AOLM against the thesis's box rule, at the two-branch AAM rate
+    aolm = [(cfg, name, {LR_KEY: tb_lrs['aam'], SCALE_KEY: scale})
+            for name, cfg, _ in [next(r for r in ROWS if r[0] == THESIS_ROW),
+                                 AOLM_ROW]]
+    _, out['aolm_records'] = _stage(args, aolm, SEEDS)
     if args.dry_run:
         return out
     write_result(osp.join(work_dir, 'mechanism_selection.json'),
@@ -293,6 +308,11 @@ def write_report(out: Dict, prefix: str, meta: dict) -> str:
             lines, out['supplement_records'],
             prefix + '_supplement_claims.md',
             '5b. Ablation, two-branch rows at the two-branch lr')
+    if out.get('aolm_records'):
+        _ablation(lines, out['aolm_records'], prefix + '_aolm_claims.md',
+                  '6. Exploratory: AOLM box rule against the thesis\'s',
+                  names=[THESIS_ROW, AOLM_ROW[0]], claims=AOLM_CLAIMS,
+                  against=THESIS_ROW)
     lines += ['', f'{meta.get("epochs")} epochs, input '
               f'{meta.get("input")} px, batch {meta.get("batch")}; '
               f'study wall time '
@@ -312,13 +332,16 @@ def write_report(out: Dict, prefix: str, meta: dict) -> str:
 
 
 def _ablation(lines: List[str], records: List[dict], claims_path: str,
-              title: str) -> Tuple[List[dict], List[dict]]:
+              title: str, names: Optional[List[str]] = None,
+              claims: Optional[List[tuple]] = None,
+              against: str = 'single softmax'
+              ) -> Tuple[List[dict], List[dict]]:
     """Append the ablation table and its claims to ``lines``."""
     from . import report
-    rows = report.aggregate(records, [n for n, _, _ in ROWS])
+    rows = report.aggregate(records, names or [n for n, _, _ in ROWS])
     lines += ['', f'## {title} (test split, once; mean ± std over seeds)',
               '', '| row | seeds | top-1 % | val top-1 % | CorLoc % (test) '
-              '| paired p vs single softmax |',
+              f'| paired p vs {against} |',
               '|:---|:---:|---:|---:|---:|---:|']
     for r in rows:
         p = '-' if r['p_value'] is None else f'{r["p_value"]:.3f}'
@@ -327,7 +350,7 @@ def _ablation(lines: List[str], records: List[dict], claims_path: str,
             f'{_fmt(r["top1"], r["top1_std"])} | '
             f'{_fmt(r.get("val_top1"), r.get("val_top1_std"))} | '
             f'{_fmt(r.get("corloc"), r.get("corloc_std"))} | {p} |')
-    found = report.claims(rows, claims=CLAIMS)
+    found = report.claims(rows, claims=claims or CLAIMS)
     lines += ['', 'Claims (test top-1, paired t over seeds):', '',
               report.write_claims(found, claims_path)]
     return rows, found
@@ -356,7 +379,7 @@ def main(args: argparse.Namespace) -> int:
     meta = dict(epochs=first['epochs'], input=input_shape_of(cfg)[-1],
                 batch=first['images_per_iter'], wall_s=time.time() - t0,
                 cpu_h=sum(r.get('cpu_s', 0) for r in out['records'] + out[
-                    'supplement_records']) / 3600)
+                    'supplement_records'] + out['aolm_records']) / 3600)
     prefix = args.out or osp.join(osp.abspath(args.work_dir), 'mechanism')
     print(write_report(out, prefix, meta))
     print(f'wrote {prefix}.md, {prefix}.json, {prefix}_claims.md')
