@@ -199,6 +199,33 @@ def ensure_pretrained(root: str = DEFAULT_ROOT,
     return ckpt
 
 
+def export_backbone(ckpt: str, out: str, config: str) -> str:
+    """Write the ``backbone.*`` weights of the pretrained checkpoint
+    ``ckpt`` to the new file ``out`` (``state_dict`` + ``meta`` naming the
+    config, the cache key and the source's SHA-256): the file a config
+    loads with ``init_cfg=dict(type='Pretrained', checkpoint=out,
+    prefix='backbone')``, as the quickstart loads the one shipped in
+    ``checkpoints/``. ``out`` must not exist (nothing is overwritten)."""
+    import io
+
+    import torch
+
+    from projects.fgvc_aam.engine import load_checkpoint_file
+    from projects.fgvc_aam.utils.no_follow import write_new_file
+    state = load_checkpoint_file(ckpt, map_location='cpu')['state_dict']
+    with open(ckpt, 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    buf = io.BytesIO()
+    torch.save(dict(
+        state_dict={k: v for k, v in state.items()
+                    if k.startswith('backbone.')},
+        meta=dict(config=config, cache_key=osp.basename(osp.dirname(ckpt)),
+                  source_sha256=digest)), buf)
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    write_new_file(out, buf.getvalue())
+    return out
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--root', default=DEFAULT_ROOT,
@@ -214,6 +241,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    f'none; default: {STABLE_PATH}, or {OBJECTS_STABLE_PATH} '
                    'with --objects)')
     p.add_argument('--threads', type=int)
+    p.add_argument('--export-backbone', metavar='OUT',
+                   help='also write the backbone weights alone to this new '
+                   'file (how checkpoints/ was made)')
     p.add_argument('--dry-run', action='store_true',
                    help='print the cache key and path, train nothing')
     args = p.parse_args(argv)
@@ -227,8 +257,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         path, done = cached_checkpoint(args.root, config, params)
         print(f'{path} ({"cached" if done else "not trained yet"})')
         return 0
-    ensure_pretrained(args.root, config, params, stable=stable or None,
-                      threads=args.threads)
+    ckpt = ensure_pretrained(args.root, config, params,
+                             stable=stable or None, threads=args.threads)
+    if args.export_backbone:
+        export_backbone(ckpt, args.export_backbone, config)
+        print(f'pretrain: wrote the backbone of {ckpt} to '
+              f'{args.export_backbone}')
     return 0
 
 

@@ -27,11 +27,12 @@ ALLOW_LIST = {
     'configs/two_branch/two-branch-aam-step_resnet50_8xb2-100e_fgvc-aircraft.py',
     'configs/aam_resnet50_stanford-cars.py':
     'configs/two_branch/two-branch-aam-step_resnet50_8xb2-100e_stanford-cars.py',
-    # The main job of `make quickstart`: the synthetic sibling of the thesis
-    # model with a shorter budget (12 epochs at 96 px, no per-epoch
-    # validation).
+    # The main job of `make quickstart`: the mechanism study's thesis-model
+    # row at the study's selected AAM lr and s, on the full training split,
+    # from the shipped object-pretrained backbone.
     'configs/quickstart.py':
-    'configs/two_branch/two-branch-aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py',
+    'configs/mechanism/two-branch-aam-step_resnet18-w16-s3-objpre_'
+    '1xb16-12e_synthetic-fgvc.py',
     # The data helper's quickstart baseline: the same model and recipe as
     # configs/baseline/finetune_resnet18-w16_1xb16-30e_synthetic-fgvc.py.
     'configs/baseline/softmax_resnet18-w16_1xb16-30e_synthetic-fgvc.py':

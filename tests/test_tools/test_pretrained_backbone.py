@@ -106,3 +106,61 @@ def test_a_cached_checkpoint_of_another_model_is_refused(tmp_path):
                                      strides=(1, 2, 2, 1))), f)
     with pytest.raises(CheckpointMismatchError, match='made by backbone'):
         pretrain.ensure_pretrained(root, stable=None)
+
+
+def _objects_pretrained(path: str) -> dict:
+    from mmpretrain.registry import MODELS
+    torch.manual_seed(7)
+    cfg = Config.fromfile(osp.join(ROOT, pretrain.OBJECTS_CONFIG))
+    model = MODELS.build(cfg.model)
+    for p in model.parameters():
+        torch.nn.init.normal_(p)
+    sd = model.state_dict()
+    torch.save(dict(state_dict=sd, meta=dict(epoch=15)), path)
+    return sd
+
+
+def test_exported_backbone_is_what_the_quickstart_loads(tmp_path):
+    """--export-backbone writes the backbone weights alone (a new file,
+    never over one) and a config's Pretrained init with prefix 'backbone'
+    loads exactly those weights, as configs/quickstart.py loads the shipped
+    checkpoints/ file."""
+    from mmpretrain.registry import MODELS
+    cache = tmp_path / 'abc123'
+    cache.mkdir()
+    sd = _objects_pretrained(str(cache / 'pretrained.pth'))
+    out = str(tmp_path / 'exported.pth')
+    pretrain.export_backbone(str(cache / 'pretrained.pth'), out, 'cfg.py')
+    got = torch.load(out, weights_only=True)  # plain: no allow-list
+    assert set(got['state_dict']) == {k for k in sd if k.startswith(
+        'backbone.')} and got['meta']['cache_key'] == 'abc123'
+    before = os.stat(out).st_mtime_ns
+    with pytest.raises(FileExistsError):
+        pretrain.export_backbone(str(cache / 'pretrained.pth'), out, 'x')
+    assert os.stat(out).st_mtime_ns == before
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/quickstart.py'))
+    cfg.model.backbone.init_cfg.checkpoint = out
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    for k, v in model.backbone.state_dict().items():
+        assert torch.equal(v, sd['backbone.' + k]), k
+
+
+def test_the_shipped_backbone_loads_safely_and_fits():
+    """The file configs/quickstart.py names: read by our safe loader (zip
+    CRCs, weights_only, nothing allow-listed) and an exact fit of the
+    study's backbone."""
+    from mmpretrain.registry import MODELS
+
+    from projects.fgvc_aam.engine import load_checkpoint_file
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/quickstart.py'))
+    ckpt = load_checkpoint_file(osp.join(
+        ROOT, cfg.model.backbone.init_cfg.checkpoint))
+    bb = cfg.model.backbone
+    bb.pop('init_cfg')
+    model = MODELS.build(bb)
+    missing = model.load_state_dict(
+        {k[len('backbone.'):]: v for k, v in ckpt['state_dict'].items()},
+        strict=True)
+    assert not missing.missing_keys and not missing.unexpected_keys
+    assert ckpt['meta']['config'] == pretrain.OBJECTS_CONFIG

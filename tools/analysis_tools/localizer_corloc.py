@@ -86,7 +86,9 @@ def _runner_parts(config: str, split: str, cfg_options: Optional[dict]):
     test_pipeline = cfg.test_dataloader.dataset.pipeline
     loaders = {}
     if split == 'val':
-        carve_validation(cfg, CARVE_FRACTION, CARVE_SEED)
+        if cfg.train_dataloader.dataset.get('type') != 'CarvedSplit':
+            carve_validation(cfg, CARVE_FRACTION, CARVE_SEED)  # else: a
+            # comparison run's effective config, carved already
         loaders['eval'] = cfg.val_dataloader
         train = cfg.train_dataloader  # the carved train part
     else:

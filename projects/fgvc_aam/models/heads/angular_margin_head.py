@@ -60,10 +60,9 @@ class AngularMarginHead(CosineMarginHead):
         num_subcenters (int): Sub-centers per class (Sub-center ArcFace).
             Defaults to 1.
         scale (float): The scale ``s`` (> 0); the thesis gives none.
-            Defaults to 30.0, which the Table 8 (ResNet-18 / VGG-16) and
-            synthetic configs use; the ResNet-50 / 101 real-data configs
-            set 16, chosen on a synthetic 16-class run and never measured
-            on real data (``configs/aam/README.md``).
+            Defaults to 30.0, which every real-data AAM config (Tables 7,
+            8 and 9) uses: chosen by the class-count argument of
+            ``configs/aam/README.md``, never measured on real data.
         margins (float | Sequence[float] | str): Initial margin(s) in
             ``[0, pi)``; a ``.txt`` file with one margin per line is read
             as in the parent. The hook overwrites it every epoch.
