@@ -28,10 +28,11 @@ ALLOW_LIST = {
     'configs/aam_resnet50_stanford-cars.py':
     'configs/two_branch/two-branch-aam-step_resnet50_8xb2-100e_stanford-cars.py',
     # The main job of `make quickstart`: the mechanism study's thesis-model
-    # row at the study's selected AAM lr and s, on the full training split,
-    # from the shipped object-pretrained backbone.
+    # row with the AOLM box rule (step 6) at the study's selected two-branch
+    # AAM lr and s, on the full training split, from the shipped
+    # object-pretrained backbone.
     'configs/quickstart.py':
-    'configs/mechanism/two-branch-aam-step_resnet18-w16-s3-objpre_'
+    'configs/mechanism/two-branch-aam-step-aolm_resnet18-w16-s3-objpre_'
     '1xb16-12e_synthetic-fgvc.py',
     # The data helper's quickstart baseline: the same model and recipe as
     # configs/baseline/finetune_resnet18-w16_1xb16-30e_synthetic-fgvc.py.
