@@ -37,6 +37,17 @@ TINY_SYNTHETIC = dict(
 )
 
 
+def load_tool(path: str):
+    """A script under tools/ (``path`` relative to the repository),
+    imported as a module for in-process tests."""
+    import importlib.util
+    name = osp.splitext(osp.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 # ------------------------------------------------- tools in subprocesses
 def free_port() -> int:
     with socket.socket() as s:

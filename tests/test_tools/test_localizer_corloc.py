@@ -1,26 +1,20 @@
 """tools/analysis_tools/localizer_corloc.py: the precondition measurement
 (box baselines by hand; the model's CorLoc against the Runner's own
 LocalizationMetric on the same checkpoint)."""
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
 from mmengine.config import Config
 
-from tests.helpers import ROOT, write_random_checkpoint
+from tests.helpers import ROOT, load_tool, write_random_checkpoint
 
 CONFIG = ('configs/mechanism/two-branch-softmax_resnet18-w16-s3-objpre_'
           '1xb16-12e_synthetic-fgvc.py')
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'localizer_corloc',
-        osp.join(ROOT, 'tools/analysis_tools/localizer_corloc.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool('tools/analysis_tools/localizer_corloc.py')
 
 
 def test_fixed_and_centre_boxes_by_hand():

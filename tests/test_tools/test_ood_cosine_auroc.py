@@ -1,7 +1,6 @@
 """tools/analysis_tools/ood_cosine_auroc.py and ``cosine_scale``: the
 AUROC, the generated out-of-domain images and the cosine behind a margin
 head's logits."""
-import importlib.util
 import os.path as osp
 
 import numpy as np
@@ -9,18 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.helpers import ROOT, write_random_checkpoint
+from tests.helpers import ROOT, load_tool, write_random_checkpoint
 
 CONFIG = 'tests/configs/tiny_two_branch_crop.py'
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'ood_cosine_auroc',
-        osp.join(ROOT, 'tools/analysis_tools/ood_cosine_auroc.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis_tools/ood_cosine_auroc.py')
 
 
 def test_auroc_is_the_mann_whitney_statistic():

@@ -16,12 +16,13 @@ from tests.helpers import ROOT
 FT = plans.REGIMES['finetune']['configs']
 
 
-def _fake_pretrained(path: str, **backbone) -> dict:
-    """An MMPretrain checkpoint of the pretraining model (``backbone``
-    fields changed), random weights."""
+def _fake_pretrained(path: str, config: str = pretrain.PRETRAIN_CONFIG,
+                     seed: int = 123, **backbone) -> dict:
+    """An MMPretrain checkpoint of the pretraining model of ``config``
+    (``backbone`` fields changed), random weights."""
     from mmpretrain.registry import MODELS
-    torch.manual_seed(123)
-    cfg = Config.fromfile(osp.join(ROOT, pretrain.PRETRAIN_CONFIG))
+    torch.manual_seed(seed)
+    cfg = Config.fromfile(osp.join(ROOT, config))
     cfg.model.backbone.update(backbone)
     model = MODELS.build(cfg.model)
     for p in model.parameters():
@@ -108,18 +109,6 @@ def test_a_cached_checkpoint_of_another_model_is_refused(tmp_path):
         pretrain.ensure_pretrained(root, stable=None)
 
 
-def _objects_pretrained(path: str) -> dict:
-    from mmpretrain.registry import MODELS
-    torch.manual_seed(7)
-    cfg = Config.fromfile(osp.join(ROOT, pretrain.OBJECTS_CONFIG))
-    model = MODELS.build(cfg.model)
-    for p in model.parameters():
-        torch.nn.init.normal_(p)
-    sd = model.state_dict()
-    torch.save(dict(state_dict=sd, meta=dict(epoch=15)), path)
-    return sd
-
-
 def test_exported_backbone_is_what_the_quickstart_loads(tmp_path):
     """--export-backbone writes the backbone weights alone (a new file,
     never over one) and a config's Pretrained init with prefix 'backbone'
@@ -128,7 +117,8 @@ def test_exported_backbone_is_what_the_quickstart_loads(tmp_path):
     from mmpretrain.registry import MODELS
     cache = tmp_path / 'abc123'
     cache.mkdir()
-    sd = _objects_pretrained(str(cache / 'pretrained.pth'))
+    sd = _fake_pretrained(str(cache / 'pretrained.pth'),
+                          pretrain.OBJECTS_CONFIG, seed=7)
     out = str(tmp_path / 'exported.pth')
     pretrain.export_backbone(str(cache / 'pretrained.pth'), out, 'cfg.py')
     got = torch.load(out, weights_only=True)  # plain: no allow-list
