@@ -37,6 +37,20 @@ TINY_SYNTHETIC = dict(
 )
 
 
+def two_branch_model_names() -> List[str]:
+    """Sorted names of every model named ``*two-branch*`` in the metafiles
+    that model-index.yml imports."""
+    import yaml
+    with open(osp.join(ROOT, 'model-index.yml')) as f:
+        metafiles = yaml.safe_load(f)['Import']
+    names = []
+    for path in metafiles:
+        with open(osp.join(ROOT, path)) as f:
+            names += [m['Name'] for m in yaml.safe_load(f)['Models']
+                      if 'two-branch' in m['Name']]
+    return sorted(names)
+
+
 def load_tool(path: str):
     """A script under tools/ (``path`` relative to the repository),
     imported as a module for in-process tests."""

@@ -20,9 +20,8 @@ import sysconfig
 import zipfile
 
 import pytest
-import yaml
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, two_branch_model_names
 
 pytestmark = pytest.mark.slow
 
@@ -73,8 +72,7 @@ def test_wheel_resolves_model_names_outside_the_repository(tmp_path):
     _run([python, '-m', 'pip', 'install', '--no-deps', '-q', wheel],
          cwd=tmp_path, env=env)
 
-    with open(osp.join(ROOT, 'configs/two_branch/metafile.yml')) as f:
-        want = sorted(m['Name'] for m in yaml.safe_load(f)['Models'])
+    want = two_branch_model_names()
     outside = tmp_path / 'elsewhere'
     outside.mkdir()
     out = _run([python, '-W', 'ignore', '-c', CHECK.format(name=want[-1])],

@@ -10,7 +10,8 @@ from unittest.mock import MagicMock
 import pytest
 import torch
 
-from tests.helpers import ROOT, data_options, python_tool
+from tests.helpers import (ROOT, data_options, python_tool,
+                           two_branch_model_names)
 
 pytestmark = pytest.mark.slow
 
@@ -109,13 +110,12 @@ def test_vis_scheduler_simulates_group_lrs(tmp_path):
 
 
 def test_list_models_and_get_model_find_ours():
-    """Oracle: the names in configs/two_branch/metafile.yml."""
-    import yaml
-
+    """Oracle: the two-branch names in the metafiles model-index.yml
+    imports (configs/two_branch/ and configs/mechanism/)."""
     import projects.fgvc_aam  # noqa: F401
     from mmpretrain import get_model, list_models
-    with open(osp.join(ROOT, 'configs/two_branch/metafile.yml')) as f:
-        names = sorted(m['Name'] for m in yaml.safe_load(f)['Models'])
+    names = two_branch_model_names()
+    assert len(names) > 20
     assert list_models('*two-branch*') == names
     model = get_model(
         'two-branch-aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc')
