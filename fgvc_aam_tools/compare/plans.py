@@ -273,9 +273,7 @@ def plan(args: argparse.Namespace) -> List[dict]:
             cfg_path = osp.join(run_dir, f'{slug}.py')
             sig = signature(cfg.pretty_text)
             prepare_run_dir(run_dir, sig, args.retrain)
-            cfg.dump(cfg_path)
-            with open(osp.join(run_dir, 'signature'), 'w') as f:
-                f.write(sig)
+            write_run_config(cfg, cfg_path, sig)
             if args.dry_run:
                 cplx[slug_dir] = {}  # not needed to print the commands
             elif slug_dir not in cplx:
@@ -304,6 +302,27 @@ def plan(args: argparse.Namespace) -> List[dict]:
                 pretrained=pretrained_of(cfg),
                 images_per_iter=cfg.train_dataloader.batch_size * world))
     return runs
+
+
+def write_run_config(cfg: Config, cfg_path: str, sig: str) -> None:
+    """Write a run's effective config and its ``signature`` file, unless
+    both are there with this signature already. Each file is written
+    beside and renamed into place: a job that starts while another
+    invocation plans (``--report-only`` during a Slurm run) never reads a
+    half-written config."""
+    run_dir = osp.dirname(cfg_path)
+    sig_path = osp.join(run_dir, 'signature')
+    if osp.isfile(cfg_path) and osp.isfile(sig_path):
+        with open(sig_path) as f:
+            if f.read() == sig:
+                return
+    name, ext = osp.splitext(osp.basename(cfg_path))
+    tmp = osp.join(run_dir, f'.{name}.partial{ext}')  # dump() reads ext
+    cfg.dump(tmp)
+    os.replace(tmp, cfg_path)
+    with open(sig_path + '.partial', 'w') as f:
+        f.write(sig)
+    os.replace(sig_path + '.partial', sig_path)
 
 
 def prepare_run_dir(run_dir: str, sig: str, retrain: bool) -> None:

@@ -620,3 +620,25 @@ def test_result_is_written_atomically_never_through_a_link(tmp_path):
     with pytest.raises(ValueError, match='symbolic link'):
         write_result(path, dict(top1=2.0))
     assert target.read_text() == 'mine'
+
+
+def test_planning_again_leaves_a_run_config_alone(tmp_path):
+    """A second plan (e.g. --report-only while Slurm jobs start) rewrote
+    every run's config in place, and a job starting then read a half-written
+    file (KeyError: 'model'). Now an unchanged config is not written again,
+    and a changed one is renamed into place whole."""
+    common = ['--work-dir', str(tmp_path), '--seeds', '0', '--dry-run',
+              '--synthetic-params', 'num_classes=4', 'images_per_class=5',
+              'train_per_class=4', 'image_size=32']
+    cfg = plans.plan(args(plans.thesis_config('finetune'), *common))[0]
+    before = os.stat(cfg['cfg_path'])
+    again = plans.plan(args(plans.thesis_config('finetune'), *common))[0]
+    after = os.stat(again['cfg_path'])
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino,
+                                                 before.st_mtime_ns)
+    # another budget: the new config, whole, and no partial file left
+    other = plans.plan(args(plans.thesis_config('finetune'), *common,
+                            '--epochs', '3'))[0]
+    assert Config.fromfile(other['cfg_path']).train_cfg.max_epochs == 3
+    assert not [f for f in os.listdir(osp.dirname(other['cfg_path']))
+                if 'partial' in f]
