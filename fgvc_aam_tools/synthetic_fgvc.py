@@ -34,10 +34,10 @@ Each class is an object *kind* (not a bird): a fixed template of 2-4
 primitive parts (ellipses, triangles, rectangles, diamonds, stars,
 crosses) drawn from the class index alone, with per-instance jitter,
 random colours and the birds' pose, background and distractors (which
-reuse the object's colours). What tells
-these classes apart is the object's shape, never the background or the
-colour, so a network trained on them has a reason to respond to objects
-(as ImageNet's 1,000 classes give an ImageNet backbone).
+reuse the object's colours). What tells these classes apart is the
+object's shape, never the background or the colour, so a network trained
+on them has a reason to respond to objects (as ImageNet's 1,000 classes
+give an ImageNet backbone).
 
 The files are written in the exact CUB-200-2011 layout (``images/``,
 ``images.txt``, ``image_class_labels.txt``, ``train_test_split.txt``,

@@ -91,21 +91,19 @@ def parse_args(argv: Optional[Sequence[str]] = None,
     slurm.add_arguments(p)
     args = p.parse_args(argv)
     slurm.check_arguments(p, args)
-    n_cfg = len(args.configs or plans.REGIMES[args.regime]['configs'])
-    if args.plan == 'mechanism':
-        n_cfg = len(args.names or [])
-    if args.names and len(args.names) != n_cfg:
-        p.error('--names needs one name per config')
-    if args.plan != 'default' and len(args.configs) > 1:
-        p.error('a sweep plan takes at most one config')
-    if args.jobs < 1 or (args.threads is not None and args.threads < 1):
-        p.error('--jobs and --threads must be >= 1')
     if args.plan == 'mechanism':
         if args.configs or args.names:
             p.error('--plan mechanism runs its own configs '
                     '(configs/mechanism/)')
         args.regime = 'mechanism'
         args.work_dir = args.work_dir or 'work_dirs/compare_mechanism'
+    n_cfg = len(args.configs or plans.REGIMES[args.regime]['configs'])
+    if args.names and len(args.names) != n_cfg:
+        p.error('--names needs one name per config')
+    if args.plan != 'default' and len(args.configs) > 1:
+        p.error('a sweep plan takes at most one config')
+    if args.jobs < 1 or (args.threads is not None and args.threads < 1):
+        p.error('--jobs and --threads must be >= 1')
     if args.work_dir is None:
         args.work_dir = ('work_dirs/compare_methods' if args.regime ==
                          'scratch' else 'work_dirs/compare_finetune')

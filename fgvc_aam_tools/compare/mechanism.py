@@ -128,8 +128,8 @@ def best_by_validation(records: List[dict], labels: List[str]) -> Dict:
     return dict(choice=best, val_top1=means)
 
 
-def _stage(args: argparse.Namespace, rows: List[tuple], seeds,
-           todo=True) -> Tuple[List[dict], List[dict]]:
+def _stage(args: argparse.Namespace, rows: List[tuple],
+           seeds) -> Tuple[List[dict], List[dict]]:
     """Plan and run ``rows`` = (config, name, options) for ``seeds``; the
     runs and their per-(row, seed) records."""
     from . import plans
@@ -139,8 +139,27 @@ def _stage(args: argparse.Namespace, rows: List[tuple], seeds,
     a.rows, a.seeds, a.configs = rows, list(seeds), []
     runs = plans.plan(a)
     results = run_all(runs, args.jobs, args.threads, args.dry_run,
-                      args.report_only or not todo)
+                      args.report_only)
     return runs, row_results(runs, results)
+
+
+def _select_rates(args: argparse.Namespace, records: List[dict],
+                  prefix: str, factors: Tuple[float, ...]
+                  ) -> Tuple[Dict[str, float], Dict[str, dict]]:
+    """Each loss's rate by :func:`best_by_validation` over the rows
+    ``f'{prefix}{loss} lr x{factor}'`` (the base rate in a dry run, where
+    nothing is trained): (lr per loss, the selections for the report)."""
+    lrs, selections = {}, {}
+    for loss in LOSS_CONFIGS:
+        if args.dry_run:
+            lrs[loss] = BASE_LR
+            continue
+        labels = [f'{prefix}{loss} {lr_label(f)}' for f in factors]
+        sel = best_by_validation(records, labels)
+        factor = factors[labels.index(sel['choice'])]
+        lrs[loss] = BASE_LR * factor
+        selections[loss] = dict(sel, factor=factor, lr=lrs[loss])
+    return lrs, selections
 
 
 def precondition(args: argparse.Namespace, out_dir: str) -> Dict:
@@ -172,7 +191,7 @@ def precondition(args: argparse.Namespace, out_dir: str) -> Dict:
 
 
 def run(args: argparse.Namespace) -> Dict:
-    """All four steps; returns what the report needs."""
+    """Steps 1-6; returns what the report needs."""
     from . import plans
     from .results import write_result
     work_dir = osp.abspath(args.work_dir)
@@ -188,16 +207,8 @@ def run(args: argparse.Namespace) -> Dict:
                 {LR_KEY: BASE_LR * f})
                for loss in LOSS_CONFIGS for f in LR_FACTORS]
     _, lr_records = _stage(args, lr_rows, LR_SEEDS)
-    lrs, out['lr_selection'] = {}, {}
-    for loss in LOSS_CONFIGS:
-        labels = [f'{loss} {lr_label(f)}' for f in LR_FACTORS]
-        if args.dry_run:  # nothing trained: the base rate stands in
-            lrs[loss] = BASE_LR
-            continue
-        sel = best_by_validation(lr_records, labels)
-        factor = LR_FACTORS[labels.index(sel['choice'])]
-        lrs[loss] = BASE_LR * factor
-        out['lr_selection'][loss] = dict(sel, factor=factor, lr=lrs[loss])
+    lrs, out['lr_selection'] = _select_rates(args, lr_records, '',
+                                             LR_FACTORS)
     # 3. scale of the AAM rows at the AAM lr
     s_rows = [(AAM, f's={s:g}', {LR_KEY: lrs['aam'], SCALE_KEY: s})
               for s in SCALES]
@@ -207,7 +218,6 @@ def run(args: argparse.Namespace) -> Dict:
         sel = best_by_validation(s_records, [n for _, n, _ in s_rows])
         scale = SCALES[[n for _, n, _ in s_rows].index(sel['choice'])]
         out['scale_selection'] = dict(sel, scale=scale)
-    out['scale_records'] = s_records
     # 4. the ablation
     rows = [(cfg, name, {LR_KEY: lrs[loss], **(
         {SCALE_KEY: scale} if loss == 'aam' else {})})
@@ -217,26 +227,15 @@ def run(args: argparse.Namespace) -> Dict:
     out['runs'] = runs
     # 5. supplement: the two-branch model's own lr per loss, then step 4
     # again with it
-    localizer = dict(softmax='two-branch softmax, localizer',
-                     aam='two-branch AAM step, localizer (thesis)')
+    localizer = dict(softmax='two-branch softmax, localizer', aam=THESIS_ROW)
     tb_rows = [(next(c for n, c, _ in ROWS if n == localizer[loss]),
                 f'two-branch {loss} {lr_label(f)}',
                 {LR_KEY: BASE_LR * f, **(
                     {SCALE_KEY: scale} if loss == 'aam' else {})})
                for loss in LOSS_CONFIGS for f in TWO_BRANCH_LR_FACTORS]
     _, tb_records = _stage(args, tb_rows, LR_SEEDS)
-    tb_lrs, out['two_branch_lr_selection'] = {}, {}
-    for loss in LOSS_CONFIGS:
-        labels = [f'two-branch {loss} {lr_label(f)}'
-                  for f in TWO_BRANCH_LR_FACTORS]
-        if args.dry_run:
-            tb_lrs[loss] = BASE_LR
-            continue
-        sel = best_by_validation(tb_records, labels)
-        factor = TWO_BRANCH_LR_FACTORS[labels.index(sel['choice'])]
-        tb_lrs[loss] = BASE_LR * factor
-        out['two_branch_lr_selection'][loss] = dict(sel, factor=factor,
-                                                    lr=tb_lrs[loss])
+    tb_lrs, out['two_branch_lr_selection'] = _select_rates(
+        args, tb_records, 'two-branch ', TWO_BRANCH_LR_FACTORS)
     rows = [(cfg, name, {LR_KEY: (tb_lrs if 'two-branch' in name else
                                   lrs)[loss], **(
         {SCALE_KEY: scale} if loss == 'aam' else {})})
@@ -248,6 +247,10 @@ def run(args: argparse.Namespace) -> Dict:
             for name, cfg, _ in [next(r for r in ROWS if r[0] == THESIS_ROW),
                                  AOLM_ROW]]
     _, out['aolm_records'] = _stage(args, aolm, SEEDS)
+    # every run of the study once (later steps reuse earlier runs)
+    out['all_records'] = list({r['run_dir']: r for r in (
+        lr_records + s_records + records + tb_records +
+        out['supplement_records'] + out['aolm_records'])}.values())
     if args.dry_run:
         return out
     write_result(osp.join(work_dir, 'mechanism_selection.json'),
@@ -315,9 +318,10 @@ def write_report(out: Dict, prefix: str, meta: dict) -> str:
                   against=THESIS_ROW)
     lines += ['', f'{meta.get("epochs")} epochs, input '
               f'{meta.get("input")} px, batch {meta.get("batch")}; '
-              f'study wall time '
-              f'{meta.get("wall_s", 0) / 60:.1f} min, '
-              f'{meta.get("cpu_h", 0):.2f} CPU-hours.']
+              f'{meta.get("runs", 0)} runs, {meta.get("cpu_h", 0):.2f} '
+              'CPU-hours of training and evaluation in all; this '
+              f'invocation took {meta.get("wall_s", 0) / 60:.1f} min (runs '
+              'finished before are read, not trained again).']
     md = '\n'.join(lines) + '\n'
     with open(prefix + '.md', 'w') as f:
         f.write(md)
@@ -378,8 +382,9 @@ def main(args: argparse.Namespace) -> int:
     cfg = Config.fromfile(first['cfg_path'])
     meta = dict(epochs=first['epochs'], input=input_shape_of(cfg)[-1],
                 batch=first['images_per_iter'], wall_s=time.time() - t0,
-                cpu_h=sum(r.get('cpu_s', 0) for r in out['records'] + out[
-                    'supplement_records'] + out['aolm_records']) / 3600)
+                runs=len(out['all_records']),
+                cpu_h=sum(r.get('cpu_s', 0)
+                          for r in out['all_records']) / 3600)
     prefix = args.out or osp.join(osp.abspath(args.work_dir), 'mechanism')
     print(write_report(out, prefix, meta))
     print(f'wrote {prefix}.md, {prefix}.json, {prefix}_claims.md')

@@ -38,7 +38,7 @@ PRETRAIN_CONFIG = ('configs/pretrain/'
                    'softmax_resnet18-w16_1xb16-30e_synthetic-fgvc-pretrain.py')
 DEFAULT_ROOT = 'work_dirs/pretrain_synthetic'
 STABLE_PATH = 'work_dirs/pretrained/resnet18-w16_synthetic-fgvc-pretrain.pth'
-# The mechanism study's object-centric pretraining (64 object kinds, the
+# The mechanism study's object-centric pretraining (48 object kinds, the
 # three-stage backbone at a 12x12 map): config, its fixed path.
 OBJECTS_CONFIG = ('configs/pretrain/'
                   'softmax_resnet18-w16-s3_1xb32-15e_synthetic-objects-'

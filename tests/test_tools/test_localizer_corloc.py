@@ -7,7 +7,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.helpers import ROOT, load_tool, write_random_checkpoint
+from tests.helpers import (ROOT, load_tool, python_tool,
+                           write_random_checkpoint)
 
 CONFIG = ('configs/mechanism/two-branch-softmax_resnet18-w16-s3-objpre_'
           '1xb16-12e_synthetic-fgvc.py')
@@ -81,3 +82,28 @@ def test_a_carved_run_config_is_measured_on_its_own_validation_split(
     ckpt = write_random_checkpoint(path, str(tmp_path / 'ckpt.pth'))
     res = _tool().measure(path, ckpt, split='val')
     assert res['images'] == num_classes  # the carved val part
+
+
+def test_command_line_as_a_user_runs_it(synthetic_data, tmp_path):
+    """The tool in a fresh interpreter (nothing registered or scoped by an
+    earlier test): its --out JSON equals the in-process measurement."""
+    import json
+    root, num_classes = synthetic_data
+    cfg = Config.fromfile(osp.join(ROOT, CONFIG))
+    cfg.model.backbone.pop('init_cfg')
+    for split in ('train', 'val', 'test'):
+        cfg[f'{split}_dataloader'].dataset.data_root = root
+    cfg.model.head.num_classes = num_classes
+    cfg.data_preprocessor.num_classes = num_classes
+    path = str(tmp_path / 'cfg.py')
+    cfg.dump(path)
+    ckpt = write_random_checkpoint(path, str(tmp_path / 'ckpt.pth'),
+                                   seed=5)
+    out = str(tmp_path / 'corloc.json')
+    proc = python_tool('tools/analysis_tools/localizer_corloc.py', path,
+                       '--checkpoint', ckpt, '--split', 'test', '--out',
+                       out)
+    assert 'CorLoc' in proc.stdout
+    with open(out) as f:
+        got = json.load(f)
+    assert got['rows'] == _tool().measure(path, ckpt, split='test')['rows']

@@ -22,9 +22,9 @@ is the share of images with IoU >= 0.5 (percent)::
 training images (20% of each class, seed 0); ``test`` the test split.
 """
 import argparse
-import json
 import os.path as osp
 import sys
+from copy import deepcopy
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
@@ -84,18 +84,11 @@ def _runner_parts(config: str, split: str, cfg_options: Optional[dict]):
                          '; the box source of a TwoBranchClassifier is '
                          'measured')
     test_pipeline = cfg.test_dataloader.dataset.pipeline
-    loaders = {}
-    if split == 'val':
-        if cfg.train_dataloader.dataset.get('type') != 'CarvedSplit':
-            carve_validation(cfg, CARVE_FRACTION, CARVE_SEED)  # else: a
-            # comparison run's effective config, carved already
-        loaders['eval'] = cfg.val_dataloader
-        train = cfg.train_dataloader  # the carved train part
-    else:
-        loaders['eval'] = cfg.test_dataloader
-        train = cfg.train_dataloader
-    train = json.loads(json.dumps(train.to_dict() if hasattr(
-        train, 'to_dict') else train))
+    if split == 'val' and cfg.train_dataloader.dataset.get(
+            'type') != 'CarvedSplit':  # else: a comparison run's effective
+        carve_validation(cfg, CARVE_FRACTION, CARVE_SEED)  # config
+    loaders = dict(eval=cfg[f'{split}_dataloader'])
+    train = deepcopy(cfg.train_dataloader.to_dict())  # (carved) train part
     ds = train['dataset']
     inner = ds['dataset'] if ds.get('type') == 'CarvedSplit' else ds
     inner['pipeline'] = test_pipeline  # train boxes as the test sees them
@@ -116,19 +109,19 @@ def measure(config: str, checkpoint: Optional[str] = None,
             cfg_options: Optional[dict] = None) -> Dict:
     """CorLoc / mIoU of the config's box source and of the baselines."""
     from mmengine.registry import init_default_scope
-    from mmpretrain.registry import MODELS
+    from mmpretrain.apis import get_model
 
     import projects.fgvc_aam  # noqa: F401
     from fgvc_aam_tools.runtime_setup import prepare_runtime
     from projects.fgvc_aam.engine import (check_checkpoint_fits,
                                           load_checkpoint_file)
+    from projects.fgvc_aam.models.localizers.ground_truth_box_localizer \
+        import ground_truth_boxes
     cfg, loaders = _runner_parts(config, split, cfg_options)
     prepare_runtime(cfg, training=False)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    if cfg.get('data_preprocessor'):  # as the Runner does: the inputs'
-        cfg.model.setdefault('data_preprocessor',  # mean / std, BGR->RGB
-                             cfg.data_preprocessor)
-    model = MODELS.build(cfg.model)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))  # loaders
+    model = get_model(cfg)  # with the config's data_preprocessor, as the
+    # Runner builds it (the inputs' mean / std, BGR -> RGB)
     if checkpoint:
         ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
         check_checkpoint_fits(model, ckpt, checkpoint)
@@ -146,9 +139,8 @@ def measure(config: str, checkpoint: Optional[str] = None,
                 data = model.data_preprocessor(batch, False)
                 inputs, samples = data['inputs'], data['data_samples']
                 size = tuple(inputs.shape[-2:])
-                gts.append(torch.stack(
-                    [torch.as_tensor(s.gt_bboxes).reshape(-1, 4)[0].float()
-                     for s in samples]))
+                gts.append(ground_truth_boxes(samples, len(samples),
+                                              'localizer_corloc'))
                 if with_model:
                     outs = model.backbone(inputs)
                     preds.append(model.localize(outs, inputs.shape[-2:],
