@@ -113,8 +113,9 @@ def build_inferencer(args: argparse.Namespace):
     from mmengine.config import Config
 
     import projects.fgvc_aam  # noqa: F401  (registers everything)
-    from fgvc_aam_tools.runtime_fixes import allow_mmengine_checkpoints
     from projects.fgvc_aam.apis import FGVCInferencer
+    from projects.fgvc_aam_hardening.runtime_fixes import \
+        allow_mmengine_checkpoints
     allow_mmengine_checkpoints()  # also read what plain mmengine wrote
     if osp.isfile(args.model):
         cfg = Config.fromfile(args.model)

@@ -15,7 +15,8 @@ import os.path as osp
 import time
 from argparse import Namespace
 
-from .runtime_setup import main_rank_from_launcher_env
+from projects.fgvc_aam_hardening.runtime_setup import \
+    main_rank_from_launcher_env
 
 PRED_SUFFIXES = ('.pkl', '.pickle')
 METRIC_SUFFIXES = ('.json', '.yaml', '.yml', '.pkl', '.pickle')

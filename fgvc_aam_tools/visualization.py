@@ -27,7 +27,8 @@ def load_model(config: str,
     from projects.fgvc_aam.apis import \
         init_fitting_model  # registers everything
 
-    from .runtime_fixes import allow_mmengine_checkpoints
+    from projects.fgvc_aam_hardening.runtime_fixes import \
+        allow_mmengine_checkpoints
     allow_mmengine_checkpoints()  # also read what plain mmengine wrote
     cfg = Config.fromfile(config)
     if cfg_options:

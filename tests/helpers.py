@@ -509,7 +509,7 @@ class KillDuringSaveHook(Hook):
 
         from mmengine.fileio import LocalBackend
 
-        from projects.fgvc_aam.engine.hooks.atomic_checkpoint_hook import \
+        from projects.fgvc_aam_hardening.hooks.atomic_checkpoint_hook import \
             NoFollowLocalBackend
 
         def put_then_die(put):

@@ -43,7 +43,8 @@ def test_importing_the_method_package_changes_nothing_else():
         "if m.split('.')[0] == 'fgvc_aam_tools')\n"
         'from mmengine.runner.checkpoint import CheckpointLoader\n'
         "before = CheckpointLoader._schemes[''].__name__\n"
-        'from fgvc_aam_tools.runtime_fixes import allow_mmengine_checkpoints\n'
+        'from projects.fgvc_aam_hardening.runtime_fixes import '
+        'allow_mmengine_checkpoints\n'
         'allow_mmengine_checkpoints()\n'
         "print(json.dumps(dict(after_import=after_import, tools=tools, "
         "after_call=allowed(), before=before, "
@@ -59,14 +60,27 @@ def test_importing_the_method_package_changes_nothing_else():
     assert not osp.exists(osp.join(ROOT, 'projects', '__init__.py'))
 
 
-def test_the_method_package_source_never_imports_the_tools_package():
-    imports = re.compile(r'^\s*(from|import)\s+fgvc_aam_tools\b', re.M)
-    sources = glob.glob(osp.join(ROOT, 'projects', 'fgvc_aam', '**', '*.py'),
+def _imports_in(package: str, pattern: str) -> list:
+    """The source files of ``projects/<package>`` that import ``pattern``."""
+    imports = re.compile(r'^\s*(from|import)\s+' + pattern + r'\b', re.M)
+    sources = glob.glob(osp.join(ROOT, 'projects', package, '**', '*.py'),
                         recursive=True)
-    assert sources
+    assert sources, package
+    found = []
     for path in sources:
         with open(path) as f:
-            assert not imports.search(f.read()), path
+            if imports.search(f.read()):
+                found.append(path)
+    return found
+
+
+def test_the_layers_import_downwards_only():
+    """tools -> hardening -> method package (docs/architecture.md): the
+    method package imports neither the hardening nor the tools package;
+    the hardening package does not import the tools package."""
+    assert _imports_in('fgvc_aam', 'fgvc_aam_tools') == []
+    assert _imports_in('fgvc_aam', r'projects\.fgvc_aam_hardening') == []
+    assert _imports_in('fgvc_aam_hardening', 'fgvc_aam_tools') == []
 
 
 def test_the_generator_imports_neither_mmpretrain_nor_the_method_package():

@@ -1,22 +1,24 @@
 """Train a model: MMPretrain's ``tools/train.py`` with the same flags.
 
-Adds what this stack needs (:mod:`fgvc_aam_tools.runtime_setup`): the
-run-time fixes of :mod:`fgvc_aam_tools.runtime_fixes` (checkpoints that
+Adds what this stack needs
+(:mod:`projects.fgvc_aam_hardening.runtime_setup`): the run-time fixes of
+:mod:`projects.fgvc_aam_hardening.runtime_fixes` (checkpoints that
 plain mmengine wrote loadable with torch >= 2.6, CPU data-parallel runs
 under ``torchrun``, ``num_workers=0`` without the ``persistent_workers``
 error) and the guards that lose nothing (one run per work dir, no
 overwritten checkpoints, ``--resume`` from the newest intact checkpoint);
 its flags are checked before any work (:mod:`fgvc_aam_tools.tool_args`).
 """
-import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from fgvc_aam_tools.caching_malloc import enable_caching_malloc
-from fgvc_aam_tools.runtime_fixes import finish_data_parallel_run
-from fgvc_aam_tools.runtime_setup import load_mmpretrain_tool, prepare_runtime
 from fgvc_aam_tools.tool_args import check_train_args
+from projects.fgvc_aam_hardening.runtime_fixes import finish_data_parallel_run
+from projects.fgvc_aam_hardening.runtime_setup import (load_mmpretrain_tool,
+                                                       prepare_runtime)
 
 
 def main() -> None:

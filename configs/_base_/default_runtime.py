@@ -1,7 +1,9 @@
 # MMPretrain's runtime, plus the registration of every fgvc_aam component.
 _base_ = 'mmpretrain::_base_/default_runtime.py'
 
-custom_imports = dict(imports=['projects.fgvc_aam'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['projects.fgvc_aam', 'projects.fgvc_aam_hardening'],
+    allow_failed_imports=False)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),

@@ -4,7 +4,8 @@ Importing this package registers every component (datasets, transforms,
 models, hooks, parameter schedulers, metrics) in MMPretrain's registries and
 our ``model-index.yml`` in MMPretrain's model hub; nothing else. The fixes
 our tools apply to mmengine / torch at run time live outside it, in
-:mod:`fgvc_aam_tools.runtime_fixes`, and are switched on by the tools.
+:mod:`projects.fgvc_aam_hardening.runtime_fixes`, and are switched on
+by the tools.
 """
 from . import datasets  # noqa: F401
 from . import engine  # noqa: F401

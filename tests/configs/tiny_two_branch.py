@@ -3,7 +3,9 @@
 # tests point `test_dataloader.dataset.data_root` at generated images.
 # Self-contained (no `mmpretrain::` base): loads without pkg_resources.
 default_scope = 'mmpretrain'
-custom_imports = dict(imports=['projects.fgvc_aam'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['projects.fgvc_aam', 'projects.fgvc_aam_hardening'],
+    allow_failed_imports=False)
 num_classes = 3
 model = dict(
     type='TwoBranchClassifier',

@@ -14,6 +14,7 @@ import torch
 import yaml
 
 from tests.helpers import ROOT
+
 # Configs in configs/ that no metafile names, and why.
 ALLOW_LIST = {
     # Short names of the thesis model (two-branch + AAM step); each only
@@ -217,7 +218,7 @@ def test_config_loads_and_model_builds(path, model):
     params = sum(p.numel() for p in net.parameters())
     assert params == model['Metadata']['Parameters'], model['Name']
     # the tools' config checks (issue 13) accept every released config
-    from fgvc_aam_tools.config_checks import check_config
+    from projects.fgvc_aam_hardening.config_checks import check_config
     check_config(cfg)
 
 

@@ -14,9 +14,9 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from mmpretrain.registry import MODELS
 
 import projects.fgvc_aam  # noqa: F401
-from mmpretrain.registry import MODELS
 from tests.helpers import ROOT, root_and_classes
 
 CONFIG = osp.join(ROOT, 'tests', 'configs', 'tiny_softmax_synthetic.py')
@@ -76,8 +76,9 @@ def _runner_cfg(tmp_path, synthetic_root, **extra) -> Config:
 def test_resume_with_other_class_count_is_refused_before_training(
         tmp_path, synthetic_root):
     """Upstream loads it with warnings and fails inside the SGD step."""
-    from fgvc_aam_tools.runtime_setup import prepare_runtime
-    from fgvc_aam_tools.work_dir_lock import release_work_dir_locks
+    from projects.fgvc_aam_hardening.runtime_setup import prepare_runtime
+    from projects.fgvc_aam_hardening.work_dir_lock import \
+        release_work_dir_locks
     path = _checkpoint(str(tmp_path / 'five.pth'), 5)
     cfg = _runner_cfg(tmp_path, synthetic_root, resume=True, load_from=path)
     try:
@@ -91,7 +92,7 @@ def test_resume_with_other_class_count_is_refused_before_training(
 
 
 def test_partial_load_only_when_asked(tmp_path, synthetic_root):
-    from fgvc_aam_tools.runtime_setup import prepare_runtime
+    from projects.fgvc_aam_hardening.runtime_setup import prepare_runtime
     path = _checkpoint(str(tmp_path / 'five.pth'), 5)
     cfg = _runner_cfg(tmp_path, synthetic_root, load_from=path,
                       allow_partial_checkpoint=True)

@@ -188,7 +188,8 @@ def test_mmengine_loads_go_through_it(crafted, pattern):
     ``CheckpointLoader``, which the tools point at our loader."""
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from fgvc_aam_tools.runtime_fixes import allow_mmengine_checkpoints
+    from projects.fgvc_aam_hardening.runtime_fixes import \
+        allow_mmengine_checkpoints
     allow_mmengine_checkpoints()
     _, marker, files = crafted
     with pytest.raises(Exception) as err:
@@ -202,9 +203,9 @@ def test_the_inferencer_and_picture_tools_loader_refuses(crafted, pattern):
     """``init_fitting_model`` (``FGVCInferencer``, ``demo/image_demo.py``,
     ``tools/visualization``, ``tools/deployment/pytorch2onnx.py``) with no
     tool set-up at all."""
-    import projects.fgvc_aam  # noqa: F401
     from mmengine.config import Config
 
+    import projects.fgvc_aam  # noqa: F401
     from projects.fgvc_aam.apis import FGVCInferencer
     _, marker, files = crafted
     with pytest.raises(Exception) as err:

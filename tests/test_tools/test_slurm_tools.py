@@ -171,7 +171,7 @@ STALL_SCRIPT = '''
 import os, time
 import torch.distributed as dist
 from mmengine.config import Config
-from fgvc_aam_tools.runtime_setup import prepare_runtime
+from projects.fgvc_aam_hardening.runtime_setup import prepare_runtime
 cfg = Config(dict(launcher='slurm', env_cfg=dict(
     dist_cfg=dict(backend='gloo', timeout=3))))
 prepare_runtime(cfg, training=False)

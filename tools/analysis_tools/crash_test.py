@@ -129,7 +129,7 @@ def _env(pause: float = 0.) -> Dict[str, str]:
     env['PYTHONPATH'] = os.pathsep.join(
         [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p])
     if pause:
-        from projects.fgvc_aam.engine.hooks.atomic_checkpoint_hook import \
+        from projects.fgvc_aam_hardening.hooks.atomic_checkpoint_hook import \
             SAVE_PAUSE_ENV
         env[SAVE_PAUSE_ENV] = str(pause)
     return env

@@ -112,7 +112,7 @@ def measure(config: str, checkpoint: Optional[str] = None,
     from mmpretrain.apis import get_model
 
     import projects.fgvc_aam  # noqa: F401
-    from fgvc_aam_tools.runtime_setup import prepare_runtime
+    from projects.fgvc_aam_hardening.runtime_setup import prepare_runtime
     from projects.fgvc_aam.engine import (check_checkpoint_fits,
                                           load_checkpoint_file)
     from projects.fgvc_aam.models.localizers.ground_truth_box_localizer \

@@ -35,9 +35,10 @@ import os.path as osp
 import sys
 from typing import Dict, Tuple
 
-import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import torch
 import torch.nn as nn
+
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 
 
 class ExportWrapper(nn.Module):
@@ -59,10 +60,10 @@ def build(config: str, checkpoint: str, cfg_options=None) -> nn.Module:
     from mmengine.config import Config
 
     import projects.fgvc_aam  # noqa: F401
-    from fgvc_aam_tools.runtime_fixes import allow_mmengine_checkpoints
     from projects.fgvc_aam.apis import init_fitting_model
-    from projects.fgvc_aam.models.localizers import \
-        ChannelAggregationLocalizer
+    from projects.fgvc_aam.models.localizers import ChannelAggregationLocalizer
+    from projects.fgvc_aam_hardening.runtime_fixes import \
+        allow_mmengine_checkpoints
     allow_mmengine_checkpoints()  # also read what plain mmengine wrote
     cfg = Config.fromfile(config)
     if cfg_options:

@@ -25,7 +25,7 @@ import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import torch.nn as nn
 from mmengine.model import BaseModel
 
-from fgvc_aam_tools.runtime_setup import load_mmpretrain_tool
+from projects.fgvc_aam_hardening.runtime_setup import load_mmpretrain_tool
 
 upstream = load_mmpretrain_tool('visualization/vis_scheduler')
 

@@ -6,7 +6,8 @@ effect. Allowed keys are ``lr_mult``, ``decay_mult``, ``name`` (the groups
 of :class:`NamedGroupOptimWrapperConstructor`) and the optimizer's own
 per-group options (its ``__init__`` arguments, e.g. ``momentum``). The
 constructor checks its own config; our tools check every config before
-anything is written (``fgvc_aam_tools.config_checks``), whatever the
+anything is written (``projects.fgvc_aam_hardening.config_checks``),
+whatever the
 constructor.
 
 A ``custom_keys`` name (matched by mmengine as a substring of parameter
@@ -14,7 +15,7 @@ names) that is in no parameter name is refused too, naming the closest
 module and parameter names (``bakcbone`` would otherwise leave the backbone
 at the base lr): :func:`check_custom_keys_match`, called with the real
 model by :class:`NamedGroupOptimWrapperConstructor` and, for other
-constructors, by ``fgvc_aam_tools.config_checks``.
+constructors, by ``projects.fgvc_aam_hardening.config_checks``.
 """
 import difflib
 from typing import Iterable, Optional

@@ -17,7 +17,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor
 
 import projects.fgvc_aam  # noqa: F401
 from mmpretrain.registry import OPTIM_WRAPPER_CONSTRUCTORS
-from fgvc_aam_tools.runtime_setup import prepare_runtime
+from projects.fgvc_aam_hardening.runtime_setup import prepare_runtime
 from tests.helpers import ROOT
 
 AAM = osp.join(ROOT, 'tests', 'configs', 'tiny_aam_synthetic.py')

@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS
 
 import projects.fgvc_aam  # noqa: F401
-from projects.fgvc_aam.engine.hooks import NonFiniteLossHook
+from projects.fgvc_aam_hardening.hooks import NonFiniteLossHook
 
 
 class NaNAtIter(BaseModel):

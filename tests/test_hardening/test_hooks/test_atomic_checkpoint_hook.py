@@ -21,9 +21,9 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.runner import save_checkpoint
+from mmpretrain.registry import HOOKS
 
 import projects.fgvc_aam  # noqa: F401  (registers the hooks)
-from mmpretrain.registry import HOOKS
 from tests.helpers import (ROOT, data_options, finish, load_checkpoint,
                            root_and_classes, start, train_cmd,
                            write_hook_config)
@@ -238,7 +238,7 @@ def test_kill_during_save_then_resume_from_moved_work_dir(
     log = finish(start(
         train_cmd('tests/configs/tiny_softmax_synthetic.py', moved,
                   '--resume', *opts), str(tmp_path / 'resume.log')),
-        timeout=300)
+                 timeout=300)
     assert f'resuming from {osp.join(moved, "epoch_1.pth")}' in log
     assert 'resumed epoch: 1' in log
     assert 'unfinished checkpoint save' in log

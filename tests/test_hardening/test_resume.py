@@ -13,12 +13,13 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from fgvc_aam_tools.runtime_setup import prepare_runtime
+from projects.fgvc_aam_hardening.runtime_setup import prepare_runtime
 
 
 def release_work_dir_locks() -> None:
     """Drop the work-dir locks prepare_runtime took in this process."""
-    from fgvc_aam_tools.work_dir_lock import release_work_dir_locks as release
+    from projects.fgvc_aam_hardening.work_dir_lock import \
+        release_work_dir_locks as release
     release()
 
 
@@ -47,7 +48,7 @@ def _work_dir(tmp_path, last=None, truncated=()) -> str:
 
 
 def _find(work):
-    from fgvc_aam_tools.resume import find_resume_checkpoint
+    from projects.fgvc_aam_hardening.resume import find_resume_checkpoint
     messages = []
     return find_resume_checkpoint(work, log=messages.append), '\n'.join(
         messages)
@@ -143,7 +144,7 @@ def test_legacy_pickle_checkpoint_is_refused_with_a_resave_hint(tmp_path):
     verify and is the format of CVE-2025-32434: it is not taken (issue 22;
     it used to be), and the message says how to convert it. Our own saves
     are always zip files."""
-    from fgvc_aam_tools.resume import checkpoint_problem
+    from projects.fgvc_aam_hardening.resume import checkpoint_problem
     path = str(tmp_path / 'legacy.pth')
     torch.save({'state_dict': {'w': torch.ones(3)}}, path,
                _use_new_zipfile_serialization=False)

@@ -3,8 +3,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
-from ...utils.checks import check_bool
-from ..checkpoint_fit import check_checkpoint_fits
+from projects.fgvc_aam.utils.checks import check_bool
+from projects.fgvc_aam.engine.checkpoint_fit import check_checkpoint_fits
 
 
 @HOOKS.register_module()

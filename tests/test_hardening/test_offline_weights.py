@@ -15,8 +15,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
 import projects.fgvc_aam  # noqa: F401
-from fgvc_aam_tools.runtime_setup import prepare_runtime
-from fgvc_aam_tools.work_dir_lock import release_work_dir_locks
+from projects.fgvc_aam_hardening.runtime_setup import prepare_runtime
+from projects.fgvc_aam_hardening.work_dir_lock import release_work_dir_locks
 from tests.helpers import ROOT
 
 CONFIG = osp.join(

@@ -59,8 +59,8 @@ def test_second_training_into_busy_work_dir_is_refused(synthetic_root,
         first.send_signal(signal.SIGKILL)  # a real kill: no clean-up
         first.wait()
     # the dead run's lock is reclaimed, naming it
-    from fgvc_aam_tools.work_dir_lock import (lock_work_dir,
-                                              release_work_dir_locks)
+    from projects.fgvc_aam_hardening.work_dir_lock import (
+        lock_work_dir, release_work_dir_locks)
     messages = []
     try:
         lock_work_dir(work, log=messages.append)
@@ -74,9 +74,9 @@ def test_second_training_into_busy_work_dir_is_refused(synthetic_root,
 def test_a_link_at_the_lock_is_refused_and_its_target_kept(tmp_path, kind):
     """Issue 22: a symlink at ``train.lock`` had its target truncated to 0
     bytes. Oracle: the target's content on disk."""
-    from fgvc_aam_tools.work_dir_lock import (lock_work_dir,
-                                              release_work_dir_locks)
     from projects.fgvc_aam.utils.no_follow import LinkRefusedError
+    from projects.fgvc_aam_hardening.work_dir_lock import (
+        lock_work_dir, release_work_dir_locks)
     victim, work = link_into_new_work_dir(tmp_path, kind, 'train.lock')
     try:
         with pytest.raises(LinkRefusedError) as err:
@@ -109,8 +109,8 @@ def test_resume_right_after_sigkill_with_dataloader_workers(synthetic_root,
     alive = [p for p in workers if osp.exists(f'/proc/{p}')]
     # at once, while the orphaned workers still run (a tool's start-up
     # takes seconds, during which they may exit)
-    from fgvc_aam_tools.work_dir_lock import (lock_work_dir,
-                                              release_work_dir_locks)
+    from projects.fgvc_aam_hardening.work_dir_lock import (
+        lock_work_dir, release_work_dir_locks)
     try:
         lock_work_dir(work, log=lambda msg: None)
     finally:

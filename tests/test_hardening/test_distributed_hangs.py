@@ -26,7 +26,7 @@ RANK_SCRIPT = '''
 import os, sys, time
 import torch.distributed as dist
 from mmengine.config import Config
-from fgvc_aam_tools.runtime_setup import prepare_runtime
+from projects.fgvc_aam_hardening.runtime_setup import prepare_runtime
 cfg = Config(dict(launcher='pytorch', env_cfg=dict(
     dist_cfg=dict(backend='gloo', timeout=3))))
 prepare_runtime(cfg, training=False)

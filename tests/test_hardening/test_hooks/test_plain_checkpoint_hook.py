@@ -7,8 +7,8 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
 import projects.fgvc_aam  # noqa: F401
-from projects.fgvc_aam.engine.hooks import PlainCheckpointHook
-from projects.fgvc_aam.engine.hooks.plain_checkpoint_hook import (
+from projects.fgvc_aam_hardening.hooks import PlainCheckpointHook
+from projects.fgvc_aam_hardening.hooks.plain_checkpoint_hook import (
     from_plain, to_plain)
 from tests.helpers import run
 

@@ -8,9 +8,10 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
-from fgvc_aam_tools.runtime_fixes import (setup_cpu_distributed,
-                                          teardown_distributed)
-from fgvc_aam_tools.runtime_setup import load_mmpretrain_tool, prepare_runtime
+from projects.fgvc_aam_hardening.runtime_fixes import (setup_cpu_distributed,
+                                                       teardown_distributed)
+from projects.fgvc_aam_hardening.runtime_setup import (load_mmpretrain_tool,
+                                                       prepare_runtime)
 from tests.helpers import free_port, link_into_new_work_dir
 
 
@@ -72,7 +73,8 @@ def test_cpu_launcher_initialises_gloo_and_drops_device_ids(monkeypatch):
 
 
 def test_fresh_run_refuses_to_overwrite_checkpoints(tmp_path):
-    from fgvc_aam_tools.work_dir_lock import release_work_dir_locks
+    from projects.fgvc_aam_hardening.work_dir_lock import \
+        release_work_dir_locks
     torch.save({'state_dict': {}}, str(tmp_path / 'epoch_1.pth'))
     weights = (tmp_path / 'epoch_1.pth').read_bytes()
     cfg = Config(dict(work_dir=str(tmp_path), resume=False, launcher='none'))
@@ -93,8 +95,9 @@ def test_link_at_the_config_dump_is_refused_and_its_target_kept(tmp_path,
     """Issue 22: mmengine dumps the config to ``WORK_DIR/<config name>``
     with a plain ``open``; a link planted there had its target overwritten
     by the dump. Oracle: the target's bytes on disk."""
-    from fgvc_aam_tools.work_dir_lock import release_work_dir_locks
     from projects.fgvc_aam.utils.no_follow import LinkRefusedError
+    from projects.fgvc_aam_hardening.work_dir_lock import \
+        release_work_dir_locks
     config = tmp_path / 'my_config.py'
     config.write_text('model = dict(type="x")\n')
     victim, work = link_into_new_work_dir(tmp_path, kind, 'my_config.py')
@@ -114,7 +117,7 @@ def test_exit_skipping_finalizers_flushes_logs_and_streams(tmp_path):
     log = tmp_path / 'run.log'
     script = f'''
 import logging, sys
-from fgvc_aam_tools.runtime_fixes import exit_skipping_finalizers
+from projects.fgvc_aam_hardening.runtime_fixes import exit_skipping_finalizers
 logger = logging.getLogger('t')
 logger.addHandler(logging.FileHandler({str(log)!r}))
 logger.warning('logged before exit')
@@ -131,7 +134,8 @@ print('never')
 
 def test_finish_data_parallel_run_leaves_single_process_runs_alone():
     """Without a process group the tools go on (no exit, visualizer open)."""
-    from fgvc_aam_tools.runtime_fixes import finish_data_parallel_run
+    from projects.fgvc_aam_hardening.runtime_fixes import \
+        finish_data_parallel_run
 
     class Visualizer:
         closed = False

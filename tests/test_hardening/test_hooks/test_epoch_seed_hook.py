@@ -15,8 +15,8 @@ from mmpretrain.registry import HOOKS
 from torch.utils.data import DataLoader, Dataset
 
 import projects.fgvc_aam  # noqa: F401
-from projects.fgvc_aam.engine.hooks import EpochSeedHook
-from projects.fgvc_aam.engine.hooks.epoch_seed_hook import epoch_seed
+from projects.fgvc_aam_hardening.hooks import EpochSeedHook
+from projects.fgvc_aam_hardening.hooks.epoch_seed_hook import epoch_seed
 
 pytestmark = pytest.mark.reliability
 
@@ -69,7 +69,8 @@ def test_ranks_get_their_own_stream_unless_disabled():
         hook = EpochSeedHook(diff_rank_seed=diff)
         for rank in (0, 1):
             with mock.patch(
-                    'projects.fgvc_aam.engine.hooks.epoch_seed_hook.get_rank',
+                    'projects.fgvc_aam_hardening.hooks.epoch_seed_hook.'
+                    'get_rank',
                     return_value=rank):
                 hook.before_train_epoch(fake_runner(seed=0, epoch=1))
             per_rank[diff, rank] = draws()

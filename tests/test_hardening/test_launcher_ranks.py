@@ -9,13 +9,14 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
-from fgvc_aam_tools import runtime_setup
-from fgvc_aam_tools.runtime_fixes import (setup_cpu_distributed,
-                                          slurm_job_port,
-                                          teardown_distributed)
-from fgvc_aam_tools.runtime_setup import (main_rank_from_launcher_env,
-                                          prepare_runtime)
-from fgvc_aam_tools.work_dir_lock import LOCK_FILE, release_work_dir_locks
+from projects.fgvc_aam_hardening import runtime_setup
+from projects.fgvc_aam_hardening.runtime_fixes import (setup_cpu_distributed,
+                                                       slurm_job_port,
+                                                       teardown_distributed)
+from projects.fgvc_aam_hardening.runtime_setup import (
+    main_rank_from_launcher_env, prepare_runtime)
+from projects.fgvc_aam_hardening.work_dir_lock import (LOCK_FILE,
+                                                       release_work_dir_locks)
 from tests.helpers import free_port
 
 # every variable a launcher (or mmengine's init_dist) sets for a rank

@@ -15,7 +15,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import projects.fgvc_aam  # noqa: F401
-from fgvc_aam_tools.class_count import fill_num_classes
+from projects.fgvc_aam_hardening.class_count import fill_num_classes
 from fgvc_aam_tools.synthetic_fgvc import make_synthetic_fgvc
 from projects.fgvc_aam.datasets import DataValidationError
 from tests.helpers import (ROOT, TINY_SYNTHETIC, python_tool,

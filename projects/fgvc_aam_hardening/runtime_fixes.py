@@ -1,7 +1,8 @@
 """The run-time fixes our tools switch on for mmengine 0.10.7 / torch 2.14.
 
 Nothing here runs on import: each tool calls what it needs, and
-:func:`fgvc_aam_tools.runtime_setup.prepare_runtime` calls all of it for
+:func:`projects.fgvc_aam_hardening.runtime_setup.prepare_runtime` calls all
+of it for
 ``tools/train.py`` and ``tools/test.py``.
 
 - **Safe checkpoint loading** (:func:`allow_mmengine_checkpoints`).
@@ -39,12 +40,12 @@ import logging
 import os
 import signal
 import sys
+from typing import Callable, List
 from unittest import mock
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, ConfigDict
-
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # launchers whose ranks train on the CPU (gloo) when CUDA is unavailable
@@ -160,6 +161,18 @@ def teardown_distributed() -> bool:
     return True
 
 
+#: Called by :func:`exit_skipping_finalizers` first (``os._exit`` skips
+#: ``atexit``); e.g. the work-dir lock's release.
+_BEFORE_HARD_EXIT: List[Callable[[], None]] = []
+
+
+def run_before_hard_exit(func: Callable[[], None]) -> None:
+    """Have :func:`exit_skipping_finalizers` call ``func`` (once) before
+    it ends the process."""
+    if func not in _BEFORE_HARD_EXIT:
+        _BEFORE_HARD_EXIT.append(func)
+
+
 def exit_skipping_finalizers(code: int = 0) -> None:
     """Flush logs and standard streams, then end the process at once.
 
@@ -173,8 +186,8 @@ def exit_skipping_finalizers(code: int = 0) -> None:
     exit. Nothing is left to finalize at that point, so the process skips
     the interpreter's teardown.
     """
-    from .work_dir_lock import release_work_dir_locks
-    release_work_dir_locks()  # os._exit skips the atexit release
+    for func in list(_BEFORE_HARD_EXIT):  # os._exit skips atexit
+        func()
     logging.shutdown()  # flushes and closes every logging handler
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -7,7 +7,7 @@ import torch
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
-from ...utils.checks import check_bool, check_int
+from projects.fgvc_aam.utils.checks import check_bool, check_int
 
 
 @HOOKS.register_module()

@@ -11,7 +11,7 @@ from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
-from ...utils.checks import check_bool
+from projects.fgvc_aam.utils.checks import check_bool
 
 
 def epoch_seed(seed: int, epoch: int, rank: int = 0,

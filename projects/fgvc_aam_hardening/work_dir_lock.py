@@ -31,6 +31,8 @@ from mmengine.logging import print_log
 
 from projects.fgvc_aam.utils.no_follow import LinkRefusedError, open_no_follow
 
+from .runtime_fixes import run_before_hard_exit
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -108,4 +110,5 @@ def lock_work_dir(work_dir: str,
     f.flush()
     _held[path] = f
     atexit.register(_release, path)
+    run_before_hard_exit(release_work_dir_locks)
     return path

@@ -17,7 +17,8 @@ files are written and deleted:
 ``last_checkpoint`` is still written in place by upstream, after the
 checkpoint it names is on disk; a kill in that instant can leave it empty
 or cut short, which ``--resume`` of our tools copes with
-(``fgvc_aam_tools/resume.py`` takes the newest intact checkpoint then).
+(``projects/fgvc_aam_hardening/resume.py`` takes the newest intact
+checkpoint then).
 
 No write follows a link (issue 22): the temporary file is created with
 ``O_CREAT | O_EXCL | O_NOFOLLOW`` (the ``local_no_follow`` file backend),
@@ -46,9 +47,9 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmpretrain.registry import HOOKS
 
-from ...utils.no_follow import (LinkRefusedError, refuse_link,
-                                write_new_file)
-from ...utils.signatures import init_arguments
+from projects.fgvc_aam.utils.no_follow import (LinkRefusedError, refuse_link,
+                                               write_new_file)
+from projects.fgvc_aam.utils.signatures import init_arguments
 
 TMP_SUFFIX = '.tmp-saving'
 NO_FOLLOW_BACKEND = 'local_no_follow'
