@@ -152,18 +152,6 @@ def test_new_cosine_head_gets_margin_machinery_for_free():
         fresh.set_margins(4.0)
 
 
-def test_cosface_set_margins_validated_in_place():
-    head = MODELS.build(dict(type='CosFaceHead', num_classes=K, in_channels=C))
-    ptr = head.margins.data_ptr()
-    head.set_margins(0.5)
-    assert head.margins.data_ptr() == ptr
-    torch.testing.assert_close(head.margins, torch.full((K, ), 0.5))
-    with pytest.raises(ValueError, match=r'CosFaceHead.*\[0, 2\).*2.5'):
-        head.set_margins(2.5)
-    with pytest.raises(ValueError, match='has 2 values but num_classes=5'):
-        head.set_margins([0.1, 0.2])
-
-
 class _Dataset:
 
     def get_gt_labels(self):
