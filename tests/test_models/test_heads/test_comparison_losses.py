@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures('one_thread')
     (dict(type='CosFaceHead', margin=2.5), 'margin'),
     (dict(type='CosFaceHead', scale=0.0), 'scale'),
     (dict(type='COCOHead', scale=-1.0), 'scale'),
-    (dict(type='LGMHead', alpha=-0.1), 'alpha'),
+    (dict(type='LGMHead', margin=-0.1), 'margin'),
     (dict(type='LGMHead', lambda_lkd=float('nan')), 'lambda_lkd'),
     (dict(type='CenterLossHead', num_classes=0), 'num_classes'),
     (dict(type='CenterLossHead',
@@ -64,7 +64,7 @@ def test_heads_train_and_predict_finite(head):
     dict(type='SphereFaceHead', margin=4),
     dict(type='CosFaceHead', scale=16.0, margin=0.35),
     dict(type='COCOHead', scale=16.0),
-    dict(type='LGMHead', alpha=0.1),
+    dict(type='LGMHead', margin=0.1),
     dict(type='LinearClsHead', loss=dict(type='PairwiseConfusionLoss')),
 ])
 def test_heads_learn_separable_features(head):

@@ -77,3 +77,16 @@ def test_cosface_set_margins_validated_in_place():
         head.set_margins(2.5)
     with pytest.raises(ValueError, match='has 2 values but num_classes=5'):
         head.set_margins([0.1, 0.2])
+
+
+def test_margins_was_never_a_cosface_argument():
+    """CosFace always took ``margin``: ``margins`` stays an error (no new
+    alias), and the margin is checked under its argument name."""
+    with pytest.raises(TypeError, match="'margins'"):
+        MODELS.build(dict(type='CosFaceHead', num_classes=K, in_channels=C,
+                          margins=0.1))
+    with pytest.raises(ValueError,
+                       match=r'CosFaceHead.__init__: `margin` must lie in '
+                       r'\[0, 2\)'):
+        MODELS.build(dict(type='CosFaceHead', num_classes=K, in_channels=C,
+                          margin=2.0))

@@ -80,3 +80,16 @@ def test_sphereface_m1_is_softmax_cross_entropy():
     torch.testing.assert_close(
         head.loss((x, ), samples(y))['loss'], F.cross_entropy(logits, y))
     torch.testing.assert_close(head((x, )), logits)
+
+
+def test_margin_logits_default_to_the_annealing_lambda():
+    """``forward(feats, target)`` gives the logits the loss uses: the
+    target's ``(lam cos + psi) / (1 + lam)`` at ``current_lambda()``
+    (hand-computed: lambda = 1000 at step 0, psi = -.28, ||x|| = 5)."""
+    head = _sphere(2)
+    target = torch.tensor([0])
+    t = 5 * (1000 * 0.6 - 0.28) / 1001
+    torch.testing.assert_close(head((X, ), target),
+                               torch.tensor([[t, 4.0]]))
+    torch.testing.assert_close(head((X, ), target, 0.0),
+                               torch.tensor([[5 * -0.28, 4.0]]))
