@@ -17,7 +17,7 @@ model = dict(
         num_classes=num_classes,
         in_channels=64,
         scale=16.0,
-        margins=0.0))
+        margin=0.0))
 data_preprocessor = dict(num_classes=num_classes)
 
 train_pipeline = [

@@ -220,7 +220,7 @@ def test_literal_eq51_has_the_degenerate_minimum_the_default_avoids():
     for overflow in ('literal', 'monotonic'):
         head = MODELS.build(dict(
             type='AngularMarginHead', num_classes=num_classes,
-            in_channels=8, scale=s, margins=m, overflow=overflow))
+            in_channels=8, scale=s, margin=m, overflow=overflow))
         with torch.no_grad():
             head.norm_product.weight.fill_(1.0)  # class weights collapsed
         losses[overflow] = float(head.loss((feats, ), samples)['loss'])

@@ -116,8 +116,9 @@ def model_configs(depth: int, num_classes: int) -> Dict[str, dict]:
         model['backbone'].update(depth=depth, init_cfg=None)  # no download
         model['head'].update(num_classes=num_classes,
                              in_channels=512 if depth < 50 else 2048)
-        if 'margins' in model['head']:
-            model['head']['margins'] = AAM_MARGIN
+        for key in ('margin', 'margins'):  # margins: the deprecated name
+            if key in model['head']:
+                model['head'][key] = AAM_MARGIN
         preprocessor = dict(cfg.data_preprocessor.to_dict(),
                             num_classes=num_classes)
         model.setdefault('data_preprocessor', preprocessor)

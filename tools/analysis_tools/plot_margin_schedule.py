@@ -149,7 +149,9 @@ def simulate(cfg: Config,
     stepper = ParamSchedulerHook()
 
     hook = find_margin_hook(cfg)
-    constant_margin = cfg.model.get('head', {}).get('margins', None)
+    head = cfg.model.get('head', {})
+    # `margins` is the deprecated name of the margin heads' `margin`
+    constant_margin = head.get('margin', head.get('margins', None))
 
     names: List[str] = []
     for i, group in enumerate(groups):

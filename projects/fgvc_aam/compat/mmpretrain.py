@@ -24,3 +24,13 @@ def head_predictions(head, cls_score: Tensor,
 def drop_arcface_margin_cache(head) -> None:
     """Delete ``ArcFaceClsHead``'s cached ``sinm_m`` and ``threshold``."""
     del head.sinm_m, head.threshold
+
+
+@private('mmpretrain', 'mmpretrain.models.heads.ArcFaceClsHead.easy_margin',
+         CHECKED, 'ArcFaceClsHead stores easy_margin for its own '
+         '_get_logit_with_margin, which our heads override (their margin '
+         'rule is AngularMarginHead.overflow); our heads drop the attribute '
+         'so that it cannot disagree with the rule they use')
+def drop_arcface_easy_margin(head) -> None:
+    """Delete ``ArcFaceClsHead``'s ``easy_margin`` (none of ours reads it)."""
+    del head.easy_margin

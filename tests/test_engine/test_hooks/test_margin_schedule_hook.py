@@ -104,9 +104,11 @@ def test_empty_heads_raise_value_error(heads):
 
 # ------------------------------------------------------- tiny real setup
 def model_cfg(head_type='AngularMarginHead'):
+    # MMPretrain's ArcFaceClsHead names the margin `margins`, ours `margin`
+    margin = 'margins' if head_type == 'ArcFaceClsHead' else 'margin'
     return lenet_classifier(
         dict(type=head_type, num_classes=NUM_CLASSES, in_channels=120,
-             scale=16.0, margins=0.0), NUM_CLASSES)
+             scale=16.0, **{margin: 0.0}), NUM_CLASSES)
 
 
 class MarginRecorder(Hook):

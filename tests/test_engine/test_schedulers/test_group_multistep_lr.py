@@ -155,7 +155,7 @@ def make_runner(work_dir, max_epochs, load_from=None):
     runner = toy_runner(
         work_dir,
         model=lenet_classifier(dict(type='AngularMarginHead', num_classes=3,
-                                    in_channels=120, margins=0.1)),
+                                    in_channels=120, margin=0.1)),
         name='lr',
         dataset=ToyDataset(n=8),
         load_from=load_from,

@@ -62,7 +62,7 @@ def build_pair(margin, overflow='literal', num_subcenters=1):
         num_classes=C,
         in_channels=D,
         scale=S,
-        margins=margin,
+        margin=margin,
         overflow=overflow,
         num_subcenters=num_subcenters).double()
     upstream = ArcFaceClsHead(
@@ -144,7 +144,7 @@ def test_literal_equals_eq51_everywhere_and_monotonic_equals_arcface():
 
 def test_easy_margin_matches_upstream_easy_margin():
     torch.manual_seed(1)
-    ours = AngularMarginHead(C, D, scale=S, margins=0.4,
+    ours = AngularMarginHead(C, D, scale=S, margin=0.4,
                              overflow='easy').double()
     up = ArcFaceClsHead(C, D, scale=S, margins=0.4, easy_margin=True).double()
     up.norm_product.weight.data.copy_(ours.norm_product.weight.data)
@@ -159,7 +159,7 @@ def test_easy_margin_matches_upstream_easy_margin():
 
 def test_per_class_margins_follow_eq51():
     margins = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
-    head = AngularMarginHead(C, D, scale=S, margins=0.0).double()
+    head = AngularMarginHead(C, D, scale=S, margin=0.0).double()
     head.set_margins(margins)
     target = torch.tensor([0, 1, 2, 3, 4, 5, 6, 6, 2])
     x = torch.randn(9, D, dtype=torch.float64)
@@ -174,7 +174,7 @@ def test_per_class_margins_follow_eq51():
 
 def test_no_nan_at_cos_plus_minus_one():
     """Features exactly along / against the target weight (cos = +-1)."""
-    head = AngularMarginHead(3, 4, scale=S, margins=0.5)
+    head = AngularMarginHead(3, 4, scale=S, margin=0.5)
     w = torch.tensor([[1., 0, 0, 0], [0, 1., 0, 0], [0, 0, 1., 0]])
     head.norm_product.weight.data.copy_(w)
     x = torch.tensor([[2., 0, 0, 0], [0, -3., 0, 0], [0, 0, 1e-3, 0]],
@@ -191,7 +191,7 @@ def test_no_nan_at_cos_plus_minus_one():
     assert torch.isfinite(x.grad).all()
     assert torch.isfinite(head.norm_product.weight.grad).all()
     for mode in ('monotonic', 'easy'):
-        h = AngularMarginHead(3, 4, scale=S, margins=0.5, overflow=mode)
+        h = AngularMarginHead(3, 4, scale=S, margin=0.5, overflow=mode)
         h.norm_product.weight.data.copy_(w)
         x.grad = None
         F.cross_entropy(h((x, ), target), target).backward()
@@ -199,7 +199,7 @@ def test_no_nan_at_cos_plus_minus_one():
 
 
 def test_eval_and_predict_use_plain_scaled_cosine():
-    head = AngularMarginHead(C, D, scale=S, margins=0.5).double()
+    head = AngularMarginHead(C, D, scale=S, margin=0.5).double()
     x = torch.randn(5, D, dtype=torch.float64)
     cos = F.normalize(x) @ F.normalize(head.norm_product.weight).t()
     torch.testing.assert_close(head((x, )), S * cos)
@@ -261,8 +261,8 @@ def test_set_margins_rejects(value, match):
     (dict(num_classes=0), ValueError, '`num_classes`.*0'),
     # a wrong type is a TypeError (one argument-check style, issue 15)
     (dict(in_channels=2.5), TypeError, '`in_channels`.*2.5'),
-    (dict(margins=3.2), ValueError, '`margins`.*3.2'),
-    (dict(margins=-0.5), ValueError, '`margins`.*-0.5'),
+    (dict(margin=3.2), ValueError, '`margin`.*3.2'),
+    (dict(margin=-0.5), ValueError, '`margin`.*-0.5'),
     (dict(overflow='wrap'), ValueError, "`overflow`.*'wrap'"),
 ])
 def test_invalid_build_args(kwargs, error, match):
@@ -273,13 +273,13 @@ def test_invalid_build_args(kwargs, error, match):
 
 
 def test_margins_persist_in_state_dict_and_old_checkpoints_load():
-    head = AngularMarginHead(C, D, margins=0.0)
+    head = AngularMarginHead(C, D, margin=0.0)
     head.set_margins(0.42)
     state = head.state_dict()
     assert 'margins' in state
     torch.testing.assert_close(state['margins'], torch.full((C, ), 0.42))
 
-    fresh = AngularMarginHead(C, D, margins=0.0)
+    fresh = AngularMarginHead(C, D, margin=0.0)
     fresh.load_state_dict(state, strict=True)
     torch.testing.assert_close(fresh.margins, torch.full((C, ), 0.42))
     # the loaded margin is used (no stale cached sin/cos of the margin)
@@ -290,7 +290,7 @@ def test_margins_persist_in_state_dict_and_old_checkpoints_load():
     # a checkpoint without margins (ArcFaceClsHead's) loads, even strictly
     upstream = ArcFaceClsHead(C, D, margins=0.3)
     assert 'margins' not in upstream.state_dict()
-    target = AngularMarginHead(C, D, margins=0.2)
+    target = AngularMarginHead(C, D, margin=0.2)
     with pytest.warns(UserWarning, match='keeping the current margins'):
         target.load_state_dict(upstream.state_dict(), strict=True)
     torch.testing.assert_close(target.margins, torch.full((C, ), 0.2))
@@ -299,3 +299,35 @@ def test_margins_persist_in_state_dict_and_old_checkpoints_load():
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         target.load_state_dict(state, strict=True)  # no warning with margins
+
+
+def test_old_margins_name_warns_and_builds_the_same_head():
+    """``margins=`` (deprecated, the ArcFaceClsHead name) is ``margin=``:
+    same weights, margins and training loss, the loss checked against eq.
+    51 computed here (``reference_eq51``)."""
+    margins = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    torch.manual_seed(0)
+    with pytest.warns(DeprecationWarning,
+                      match='AngularMarginHead: the argument `margins` is '
+                      'deprecated.*use `margin`'):
+        old = MODELS.build(dict(type='AngularMarginHead', num_classes=C,
+                                in_channels=D, scale=S, margins=margins))
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        new = MODELS.build(dict(type='AngularMarginHead', num_classes=C,
+                                in_channels=D, scale=S, margin=margins))
+    assert old.state_dict().keys() == new.state_dict().keys()
+    for key, value in new.state_dict().items():
+        torch.testing.assert_close(old.state_dict()[key], value)
+    target = torch.tensor([0, 1, 2, 3, 4, 5, 6, 6, 2])
+    x = torch.randn(9, D, dtype=torch.float64)
+    old, new = old.double(), new.double()
+    lr = reference_eq51(x, new.norm_product.weight.detach(), target,
+                        torch.tensor(margins).double(), S)
+    for head in (old, new):
+        loss = head.loss((x, ), samples(target))['loss']
+        torch.testing.assert_close(loss, lr)
+    with pytest.raises(TypeError, match='AngularMarginHead: got both '
+                       '`margins`.*and `margin`; pass only `margin`'):
+        AngularMarginHead(C, D, margins=0.1, margin=0.2)

@@ -27,11 +27,11 @@ pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures('one_thread')]
 C, D = 5, 12
 
 HEADS = {
-    'aam-literal': dict(type='AngularMarginHead', margins=0.5),
-    'aam-monotonic': dict(type='AngularMarginHead', margins=0.5,
+    'aam-literal': dict(type='AngularMarginHead', margin=0.5),
+    'aam-monotonic': dict(type='AngularMarginHead', margin=0.5,
                           overflow='monotonic'),
-    'aam-easy': dict(type='AngularMarginHead', margins=0.5, overflow='easy'),
-    'aam-near-pi': dict(type='AngularMarginHead', margins=3.1),
+    'aam-easy': dict(type='AngularMarginHead', margin=0.5, overflow='easy'),
+    'aam-near-pi': dict(type='AngularMarginHead', margin=3.1),
     'cosface': dict(type='CosFaceHead'),
     'sphereface-m4': dict(type='SphereFaceHead'),
     'sphereface-pure': dict(type='SphereFaceHead', lambda_base=0.0,

@@ -16,7 +16,9 @@ import torch
 from mmpretrain.registry import MODELS
 
 from ...utils.checks import check_choice
-from .margin_head import CosineMarginHead, MarginsType
+from ...utils.deprecation import renamed_arguments
+from .margin_head import (DEFAULT_SCALE, CosineMarginHead, MarginsType,
+                          TopkType)
 
 #: What happens to the target logit when ``theta_y + m`` passes ``pi``.
 OVERFLOW_MODES = ('literal', 'monotonic', 'easy')
@@ -28,15 +30,15 @@ class AngularMarginHead(CosineMarginHead):
 
     A :class:`~.margin_head.CosineMarginHead` (so an MMPretrain
     :class:`ArcFaceClsHead` with the same ``norm_product`` layer,
-    sub-centers, ``loss`` and ``predict``; a persistent per-class
-    ``margins`` buffer that old checkpoints without it still load into; a
-    validated in-place :meth:`set_margins`) whose target logit is
-    ``cos(theta + m)``, computed as ``cos(theta) cos(m) - sin(theta)
-    sin(m)`` with ``cos(theta)`` clamped to ``[-1, 1]`` and ``sin(theta) =
-    sqrt(1 - cos^2)`` whose gradient is dropped where ``1 - cos^2 <= eps``
-    (exact values, finite gradients at ``cos(theta) = +-1``; ``torch.acos``
-    in ``ArcFaceClsHead`` gives NaN gradients there, and a NaN loss when
-    rounding makes ``|cos| > 1``).
+    sub-centers and ``predict``, and its ``loss`` plus ``cal_acc``; a
+    persistent per-class ``margins`` buffer that old checkpoints without it
+    still load into; a validated in-place :meth:`set_margins`) whose target
+    logit is ``cos(theta + m)``, computed as ``cos(theta) cos(m) -
+    sin(theta) sin(m)`` with ``cos(theta)`` clamped to ``[-1, 1]`` and
+    ``sin(theta) = sqrt(1 - cos^2)`` whose gradient is dropped where ``1 -
+    cos^2 <= eps`` (exact values, finite gradients at ``cos(theta) = +-1``;
+    ``torch.acos`` in ``ArcFaceClsHead`` gives NaN gradients there, and a
+    NaN loss when rounding makes ``|cos| > 1``).
 
     ``overflow`` decides the target logit when ``theta_y + m > pi``:
 
@@ -60,28 +62,36 @@ class AngularMarginHead(CosineMarginHead):
         num_subcenters (int): Sub-centers per class (Sub-center ArcFace).
             Defaults to 1.
         scale (float): The scale ``s`` (> 0); the thesis gives none.
-            Defaults to 30.0, which every real-data AAM config (Tables 7,
-            8 and 9) uses: chosen by the class-count argument of
+            Defaults to the family's :data:`~.margin_head.DEFAULT_SCALE`
+            (30), which every real-data AAM config (Tables 7, 8 and 9)
+            uses: chosen by the class-count argument of
             ``configs/aam/README.md``, never measured on real data.
-        margins (float | Sequence[float] | str): Initial margin(s) in
-            ``[0, pi)``; a ``.txt`` file with one margin per line is read
-            as in the parent. The hook overwrites it every epoch.
-            Defaults to 0.5 (ArcFace).
+        margin (float | Sequence[float] | str): Initial margin(s) ``m`` in
+            ``[0, pi)``, one for every class or one per class; a ``.txt``
+            file with one margin per line is read as in the parent. The
+            hook overwrites it every epoch. Defaults to 0.5 (ArcFace).
+            ``margins`` is its deprecated name.
         overflow (str): One of ``'literal'``, ``'monotonic'``, ``'easy'``.
             Defaults to ``'literal'``.
         loss (dict): Classification loss. Defaults to cross-entropy.
+        topk (int | Tuple[int]): Top-k of ``cal_acc``. Defaults to
+            ``(1, )``.
+        cal_acc (bool): Report the training accuracy. Defaults to False.
         init_cfg (dict, optional): Initialisation config.
     """
 
+    @renamed_arguments(margins='margin')
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
                  num_subcenters: int = 1,
-                 scale: float = 30.0,
-                 margins: Union[MarginsType, str] = 0.5,
+                 scale: float = DEFAULT_SCALE,
+                 margin: Union[MarginsType, str] = 0.5,
                  overflow: str = 'literal',
                  loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
-                 init_cfg: Optional[dict] = None):
+                 topk: TopkType = (1, ),
+                 cal_acc: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
         check_choice('overflow', overflow, OVERFLOW_MODES,
                      'AngularMarginHead')
         super().__init__(
@@ -89,11 +99,12 @@ class AngularMarginHead(CosineMarginHead):
             in_channels=in_channels,
             num_subcenters=num_subcenters,
             scale=scale,
-            margins=margins,
+            margin=margin,
             loss=loss,
+            topk=topk,
+            cal_acc=cal_acc,
             init_cfg=init_cfg)
         self.overflow = overflow
-        self.easy_margin = overflow == 'easy'
 
     def target_score(self, score_y: torch.Tensor,
                      target: torch.Tensor) -> torch.Tensor:

@@ -9,13 +9,12 @@ margin); only the target logit differs: the margin is additive on the cosine
 instead of on the angle. Evaluation logits are ``s * cos(theta)``. With
 ``m = 0`` this is the normalised softmax (NormFace) cross-entropy.
 """
-from typing import Optional, Tuple, Union
+from typing import Optional, Sequence, Union
 
 import torch
 from mmpretrain.registry import MODELS
 
-from ...utils.checks import check_float
-from .margin_head import CosineMarginHead
+from .margin_head import DEFAULT_SCALE, CosineMarginHead, TopkType
 
 
 @MODELS.register_module()
@@ -25,14 +24,21 @@ class CosFaceHead(CosineMarginHead):
     Args:
         num_classes (int): Number of classes.
         in_channels (int): Feature dimension.
-        scale (float): ``s``. Defaults to 64 (CosFace paper).
-        margin (float): ``m`` in [0, 2). Defaults to 0.35 (CosFace paper).
         num_subcenters (int): Sub-centres per class (ArcFaceClsHead option).
             Defaults to 1.
+        scale (float): ``s`` > 0. Defaults to the family's
+            :data:`~.margin_head.DEFAULT_SCALE` (30), not the paper's 64:
+            the paper's own bound ``s >= (C - 1) / C ln((C - 1) P / (1 -
+            P))`` is 9.8 for 200 classes (64 was set for ~10^4 identities);
+            the Table 8 configs write 64 explicitly.
+        margin (float | Sequence[float] | str): ``m`` in ``[0, 2)`` (cosines
+            lie in ``[-1, 1]``), one for every class, one per class, or a
+            ``.txt`` file. Defaults to 0.35 (CosFace paper).
         loss (dict): Defaults to cross-entropy.
-        topk (int | Tuple[int]): Top-k accuracy. Defaults to ``(1, )``.
-        cal_acc (bool): Accepted for symmetry with other heads; the
-            training loss of ArcFaceClsHead reports no accuracy.
+        topk (int | Tuple[int]): Top-k of ``cal_acc``. Defaults to
+            ``(1, )``.
+        cal_acc (bool): Report the training accuracy (see
+            :meth:`~.margin_head.MarginHead.loss`). Defaults to False.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -43,28 +49,23 @@ class CosFaceHead(CosineMarginHead):
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
-                 scale: float = 64.0,
-                 margin: float = 0.35,
                  num_subcenters: int = 1,
+                 scale: float = DEFAULT_SCALE,
+                 margin: Union[float, Sequence[float], str] = 0.35,
                  loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
-                 topk: Union[int, Tuple[int]] = (1, ),
+                 topk: TopkType = (1, ),
                  cal_acc: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
-        margin = check_float('margin', margin, 0.0, owner='CosFaceHead')
-        if margin >= self.max_margin:
-            raise ValueError(f'CosFaceHead: `margin` must be < 2 (cosines lie '
-                             f'in [-1, 1]), got {margin!r}')
         super().__init__(
             num_classes=num_classes,
             in_channels=in_channels,
             num_subcenters=num_subcenters,
             scale=scale,
-            margins=margin,
+            margin=margin,
             loss=loss,
+            topk=topk,
+            cal_acc=cal_acc,
             init_cfg=init_cfg)
-        # ArcFaceClsHead does not forward these to ClsHead.
-        self.topk = topk
-        self.cal_acc = cal_acc
 
     def target_score(self, score_y: torch.Tensor,
                      target: torch.Tensor) -> torch.Tensor:

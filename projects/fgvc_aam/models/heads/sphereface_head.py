@@ -24,15 +24,15 @@ plain softmax cross-entropy of ``x . w_j / ||w_j||``.
 Evaluation logits are ``||x|| cos(theta_j)``.
 """
 import math
-from typing import List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ...utils.checks import check_float, check_int, labels_of
-from .margin_head import MarginHead, cosine
+from ...utils.checks import check_bool, check_float, check_int
+from .margin_head import MarginHead, TopkType, check_topk, cosine
 
 
 def chebyshev_cos_m(cos: torch.Tensor, m: int) -> torch.Tensor:
@@ -59,6 +59,11 @@ def a_softmax_psi(cos: torch.Tensor, m: int) -> torch.Tensor:
 class SphereFaceHead(MarginHead):
     """A-Softmax classifier head with the official lambda annealing.
 
+    A :class:`~.margin_head.MarginHead` whose :meth:`target_score` is the
+    annealed ``(lam cos + psi_m) / (1 + lam)``; :meth:`loss` is the
+    family's, and then counts the training step for the annealing. No
+    ``scale``: the logits are scaled by the feature norm ``||x||``.
+
     Args:
         num_classes (int): Number of classes.
         in_channels (int): Feature dimension.
@@ -68,8 +73,12 @@ class SphereFaceHead(MarginHead):
         lambda_power (float): Defaults to 1.
         lambda_min (float): Defaults to 5.
         loss (dict): Defaults to cross-entropy.
-        init_cfg (dict, optional): Defaults to Xavier on the weight (as the
-            official prototxt).
+        topk (int | Tuple[int]): Top-k of ``cal_acc``. Defaults to
+            ``(1, )``.
+        cal_acc (bool): Report the training accuracy (see
+            :meth:`~.margin_head.MarginHead.loss`). Defaults to False.
+        init_cfg (dict, optional): Initialisation config (the weight is
+            Xavier initialised at construction, as the official prototxt).
     """
 
     def __init__(self,
@@ -80,10 +89,16 @@ class SphereFaceHead(MarginHead):
                  lambda_gamma: float = 0.12,
                  lambda_power: float = 1.0,
                  lambda_min: float = 5.0,
-                 init_cfg: Optional[dict] = None,
-                 **kwargs) -> None:
-        super().__init__(init_cfg=init_cfg, **kwargs)
+                 loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
+                 topk: TopkType = (1, ),
+                 cal_acc: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
         owner = 'SphereFaceHead'
+        super().__init__(
+            loss=loss,
+            topk=check_topk(topk, owner),
+            cal_acc=check_bool('cal_acc', cal_acc, owner),
+            init_cfg=init_cfg)
         self.num_classes = check_int('num_classes', num_classes, 1, owner)
         self.in_channels = check_int('in_channels', in_channels, 1, owner)
         self.margin = check_int('margin', margin, 1, owner)
@@ -132,21 +147,26 @@ class SphereFaceHead(MarginHead):
         """``||x||``: features keep their norm."""
         return self._unit_and_norm(x)[1]
 
-    def target_score(self,
-                     score_y: torch.Tensor,
-                     target: torch.Tensor,
-                     lam: Union[float, torch.Tensor] = 0.0) -> torch.Tensor:
-        """The annealed ``(lam * cos + psi) / (1 + lam)`` of the target."""
+    def target_score(
+            self,
+            score_y: torch.Tensor,
+            target: torch.Tensor,
+            lam: Optional[Union[float, torch.Tensor]] = None) -> torch.Tensor:
+        """The annealed ``(lam * cos + psi) / (1 + lam)`` of the target.
+
+        ``lam`` defaults to :meth:`current_lambda` (the training schedule);
+        ``lam = 0`` gives the pure A-Softmax ``psi``.
+        """
+        if lam is None:
+            lam = self.current_lambda()
         return (lam * score_y + a_softmax_psi(score_y, self.margin)) / (
             1.0 + lam)
 
     def loss(self, feats: Tuple[torch.Tensor], data_samples: List[DataSample],
-             **kwargs) -> dict:
-        target = labels_of(data_samples, 'SphereFaceHead')
-        lam = self.current_lambda()
-        cls_score = self(feats, target, lam)
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """The family's loss at the current lambda; a training call then
+        counts one iteration of the annealing."""
+        losses = super().loss(feats, data_samples, **kwargs)
         if self.training:
             self.iteration += 1
-        loss = self.loss_module(
-            cls_score, target, avg_factor=cls_score.size(0), **kwargs)
-        return dict(loss=loss)
+        return losses
