@@ -1,9 +1,11 @@
 """``renamed_arguments``: an old keyword warns and is passed on under its new
 name; both raise; a wrong declaration fails when the class is defined."""
 import inspect
+import logging
 import warnings
 
 import pytest
+from mmengine.logging import MMLogger
 
 from projects.fgvc_aam.utils.deprecation import renamed_arguments
 
@@ -37,6 +39,26 @@ def test_old_name_warns_names_class_old_and_new_and_maps():
     assert [str(w.message).split(':')[0] for w in record] == ['Base', 'Base']
     assert (obj.size, obj.margin, obj.scale) == (2, 0.5, 8.0)
     assert record[0].filename == __file__  # points at the caller
+
+
+def test_old_name_is_also_logged_where_python_hides_the_warning():
+    """Python shows DeprecationWarning only in ``__main__``: a run started
+    by ``tools/train.py`` would never see it, so the message is also logged
+    (MMEngine's current logger, WARNING)."""
+    records = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # as outside __main__
+            Base(3, alpha=0.25)
+    finally:
+        logger.removeHandler(handler)
+    assert [r.levelno for r in records] == [logging.WARNING]
+    assert records[0].getMessage().startswith(
+        'Base: the argument `alpha` is deprecated')
 
 
 @pytest.mark.parametrize('args, kwargs', [

@@ -11,8 +11,11 @@ warns; ``LGMHead(..., alpha=0.2, margin=0.2)`` raises.
 """
 import functools
 import inspect
+import logging
 import warnings
 from typing import Callable, TypeVar
+
+from mmengine.logging import print_log
 
 F = TypeVar('F', bound=Callable)
 
@@ -21,7 +24,9 @@ def renamed_arguments(**renamed: str) -> Callable[[F], F]:
     """Decorate an ``__init__`` that accepts ``old=new`` renamed keywords.
 
     Calling with an old keyword warns with a :class:`DeprecationWarning`
-    naming the class being built, the old and the new name, and passes the
+    (and logs the same message at WARNING level: Python shows
+    ``DeprecationWarning`` only in ``__main__``) naming the class being
+    built, the old and the new name, and passes the
     value on under the new name. Giving both (the new one by keyword or
     position) raises :class:`TypeError`. The decorated signature (what
     :func:`inspect.signature` and the docs show) is the new one.
@@ -60,11 +65,13 @@ def renamed_arguments(**renamed: str) -> Callable[[F], F]:
                     raise TypeError(
                         f'{owner}: got both `{old}` (the deprecated name) and '
                         f'`{new}`; pass only `{new}`')
-                warnings.warn(
-                    f'{owner}: the argument `{old}` is deprecated and will be '
-                    f'removed in the next release; use `{new}` instead',
-                    DeprecationWarning,
-                    stacklevel=2)
+                message = (f'{owner}: the argument `{old}` is deprecated and '
+                           'will be removed in the next release; use '
+                           f'`{new}` instead')
+                warnings.warn(message, DeprecationWarning, stacklevel=2)
+                # Python hides DeprecationWarning outside __main__: say it
+                # in the run's log too.
+                print_log(message, logger='current', level=logging.WARNING)
                 kwargs[new] = kwargs.pop(old)
             return init(self, *args, **kwargs)
 
