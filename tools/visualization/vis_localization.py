@@ -63,17 +63,16 @@ def parse_cfg_options(opts):
 
 @torch.no_grad()
 def localize(model, inputs):
-    """Aggregation maps A (N, H, W), masks M and boxes (N, 4)."""
-    from projects.fgvc_aam.models.localizers import \
-        ChannelAggregationLocalizer
+    """Aggregation maps A (N, H, W), masks M and boxes (N, 4), from the
+    backbone outputs the localizer reads (``localizer_inputs``, the rule
+    of ``TwoBranchClassifier``)."""
+    from projects.fgvc_aam.models.localizers import (
+        ChannelAggregationLocalizer, localizer_inputs)
     localizer = getattr(model, 'localizer', None)
     if localizer is None:
         localizer = ChannelAggregationLocalizer()
-    outs = model.backbone(inputs)
-    outs = (outs, ) if isinstance(outs, torch.Tensor) else outs
-    feat = outs[getattr(localizer, 'in_index', -1)]
-    prev_index = getattr(localizer, 'prev_in_index', None)
-    prev = None if prev_index is None else outs[prev_index]
+    feat, prev = localizer_inputs(localizer, model.backbone(inputs),
+                                  'vis_localization.py')
     agg = localizer.aggregate(feat)
     mask, _ = localizer.object_mask(feat, prev)
     boxes = localizer(feat, tuple(inputs.shape[-2:]), prev_feat=prev)

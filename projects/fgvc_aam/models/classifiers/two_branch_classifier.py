@@ -11,6 +11,7 @@ from torch import Tensor
 from torchvision.ops import roi_align
 
 from ...utils.checks import check_choice, check_int
+from ..localizers.localizer_inputs import localizer_inputs
 
 
 def crop_and_resize(inputs: Tensor, boxes: Tensor,
@@ -74,9 +75,10 @@ class TwoBranchClassifier(ImageClassifier):
             ``localizer(feat, img_shape, prev_feat=None, data_samples=None)``
             and must return boxes (N, 4) in input pixels. Its ``in_index`` /
             ``prev_in_index`` attributes (if present) select the backbone
-            outputs it reads; ``in_index = None`` means it reads no feature
-            map (``feat`` is None). ``data_samples`` are the batch's samples
-            where the caller has them (loss, predict), else None. Box
+            outputs it reads (:func:`localizer_inputs`); ``in_index = None``
+            means it reads no feature map (``feat`` is None).
+            ``data_samples`` are the batch's samples where the caller has
+            them (loss, predict), else None. Box
             sources: :class:`ChannelAggregationLocalizer` (the method) and,
             for the box-source ablation, :class:`GroundTruthBoxLocalizer`,
             :class:`JitteredBoxLocalizer`, :class:`WholeImageLocalizer`.
@@ -152,26 +154,15 @@ class TwoBranchClassifier(ImageClassifier):
                  data_samples: Optional[List[DataSample]] = None) -> Tensor:
         """Boxes (N, 4) from the backbone outputs of the raw images (and the
         data samples, for box sources that read them), computed without
-        gradient."""
-        outs = backbone_outs
-        if isinstance(outs, Tensor):
-            outs = (outs, )
-        in_index = getattr(self.localizer, 'in_index', -1)
-        prev_index = getattr(self.localizer, 'prev_in_index', None)
-        feat = None if in_index is None else outs[in_index]
-        if in_index is not None and (not isinstance(feat, Tensor)
-                                     or feat.dim() != 4):
-            raise ValueError(
-                'TwoBranchClassifier: the localizer needs a (N, C, H, W) '
-                f'feature map at backbone output {in_index}, got '
-                f'{getattr(feat, "shape", type(feat))}; configure the '
-                'backbone to output feature maps (e.g. out_type="featmap")')
-        prev = None if prev_index is None else outs[prev_index].detach()
+        gradient. The outputs the localizer reads are chosen by
+        :func:`~projects.fgvc_aam.models.localizers.localizer_inputs`."""
+        feat, prev = localizer_inputs(self.localizer, backbone_outs,
+                                      'TwoBranchClassifier')
         with torch.no_grad():
             return self.localizer(
                 None if feat is None else feat.detach(),
                 tuple(img_shape),
-                prev_feat=prev,
+                prev_feat=None if prev is None else prev.detach(),
                 data_samples=data_samples)
 
     def crop(self, inputs: Tensor, boxes: Tensor) -> Tensor:
