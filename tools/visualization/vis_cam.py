@@ -82,9 +82,11 @@ class SingleBranch(nn.Module):
         self.model = model
 
     def forward(self, x):
-        from mmpretrain.models.classifiers import ImageClassifier
-        feats = ImageClassifier.extract_feat(self.model, x)  # one pass
-        return self.model.head(feats)
+        # one backbone pass: a two-branch model's extract_branch_feat (its
+        # extract_feat would add the localizer and the object branch)
+        extract = getattr(self.model, 'extract_branch_feat',
+                          self.model.extract_feat)
+        return self.model.head(extract(x))
 
 
 def last_stage(model, name=None) -> nn.Module:
