@@ -109,7 +109,7 @@ def main():
             ax.contour(np.arange(width) + 0.5, np.arange(height) + 0.5,
                        mask_up[i].cpu().numpy(), levels=[0.5],
                        colors='white', linewidths=0.8)
-        draw_box(ax, boxes[i], 'red')
+        draw_box(ax, boxes[i], 'red', (height, width))
         title = title_of(preds[i], samples[i], classes)
         record = dict(
             img_path=samples[i].get('img_path'),
@@ -123,7 +123,7 @@ def main():
         if gt is not None and len(torch.as_tensor(gt).reshape(-1, 4)):
             gt = torch.as_tensor(np.asarray(gt), dtype=torch.float32)
             gt = gt.reshape(-1, 4)
-            draw_box(ax, gt[0], 'lime')
+            draw_box(ax, gt[0], 'lime', (height, width))
             iou = float(box_iou(boxes[i:i + 1].cpu(), gt).max())
             ious.append(iou)
             title += f'\nbox IoU {iou:.2f}'
