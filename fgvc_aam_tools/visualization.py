@@ -123,12 +123,22 @@ def grid_figure(num: int, cols: int, panels_per_item: int = 1,
     return fig, axes.ravel()
 
 
-def draw_box(ax, box, color: str, label: Optional[str] = None) -> None:
-    import matplotlib.patches as patches
-    x1, y1, x2, y2 = [float(v) for v in box]
-    ax.add_patch(
-        patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False,
-                          edgecolor=color, linewidth=2, label=label))
+def draw_box(ax, box, color: str, shape: Sequence[int]) -> None:
+    """Draw ``box`` (``x1, y1, x2, y2``, image pixels) in the matplotlib
+    colour ``color`` on the panel ``ax``, which shows an image of
+    ``shape`` ``(H, W)`` at ``extent=(0, W, H, 0)``. The outline is drawn
+    by the project's one box drawer, ``projects.fgvc_aam.apis.draw_box``,
+    on a transparent RGBA layer over the panel (above heat maps and
+    contours), ``max(1, round(max(H, W) / 100))`` image pixels wide."""
+    from matplotlib.colors import to_rgba
+
+    from projects.fgvc_aam.apis import draw_box as draw_on_image
+    height, width = (int(s) for s in shape[:2])
+    layer = np.zeros((height, width, 4), np.uint8)
+    rgba = [int(round(255 * c)) for c in to_rgba(color)]
+    draw_on_image(layer, box, rgba, max(1, round(max(height, width) / 100)))
+    ax.imshow(layer, extent=(0, width, height, 0), interpolation='nearest',
+              zorder=3)
 
 
 def label_of(classes: Optional[Sequence[str]], label) -> str:

@@ -27,7 +27,8 @@ from mmpretrain.structures import DataSample
 import projects.fgvc_aam  # noqa: F401
 from fgvc_aam_tools.caching_malloc import enable_caching_malloc
 from projects.fgvc_aam.models.classifiers import crop_and_resize
-from projects.fgvc_aam.models.localizers import ChannelAggregationLocalizer
+from projects.fgvc_aam.models.localizers import (
+    ChannelAggregationLocalizer, localizer_inputs)
 
 
 def parse_args():
@@ -158,19 +159,20 @@ def main():
     model = models[True]
     with torch.no_grad():
         outs = model.backbone(inputs)
-    feat = outs[-1]
     localizer = model.localizer
-    t_loc = timeit(lambda: localizer(feat, (size, size)), device,
-                   max(args.iters, 20))
-    boxes = localizer(feat, (size, size))
+    feat, prev = localizer_inputs(localizer, outs)
+    t_loc = timeit(lambda: localizer(feat, (size, size), prev_feat=prev),
+                   device, max(args.iters, 20))
+    boxes = localizer(feat, (size, size), prev_feat=prev)
     t_crop = timeit(lambda: crop_and_resize(inputs, boxes, (size, size)),
                     device, max(args.iters, 5))
 
     # (c) batch of `loc_batch` feature maps of the same backbone
     with torch.no_grad():
         loc_inputs = torch.randn(args.loc_batch, 3, size, size, device=device)
-        loc_feat = model.backbone(loc_inputs)[-1]
+        loc_outs = model.backbone(loc_inputs)
     ours = ChannelAggregationLocalizer(connectivity=args.connectivity)
+    loc_feat, _ = localizer_inputs(ours, loc_outs)
     t_ours = timeit(lambda: ours(loc_feat, (size, size)), device, 50, 3)
     t_scipy = timeit(
         lambda: scipy_localize(loc_feat, (size, size), args.connectivity),

@@ -53,6 +53,8 @@ from mmpretrain.structures import DataSample  # noqa: E402
 import projects.fgvc_aam  # noqa: F401,E402
 from fgvc_aam_tools.caching_malloc import (  # noqa: E402
     OPT_OUT_ENV, caching_malloc_skip_reason, enable_caching_malloc)
+from projects.fgvc_aam.models.localizers import \
+    localizer_inputs  # noqa: E402
 
 # the repository: the benchmarked configs are read from it
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -311,6 +313,7 @@ def benchmark(args: argparse.Namespace) -> dict:
     t_loc = median_time(lambda: model.localize(outs, (size, size)), device,
                         max(args.iters, 20), clock)
     boxes = model.localize(outs, (size, size))
+    feat, _ = localizer_inputs(model.localizer, outs)  # the map it reads
     t_crop = median_time(lambda: model.crop(inputs, boxes), device,
                          max(args.iters, 5), clock)
     two_step = results['models']['two_branch_aam']['train_step_ms'] / 1e3
@@ -322,7 +325,7 @@ def benchmark(args: argparse.Namespace) -> dict:
     results[f'aam_over_linear_{other}'] = results['models']['aam'][
         f'train_vs_baseline_{other}']
     results.update(
-        feature_map=list(outs[-1].shape[1:]),
+        feature_map=list(feat.shape[1:]),
         localizer_ms=1e3 * t_loc, localizer_share=t_loc / two_step,
         crop_ms=1e3 * t_crop, crop_share=t_crop / two_step,
         two_over_single=statistics.median(

@@ -82,9 +82,11 @@ class SingleBranch(nn.Module):
         self.model = model
 
     def forward(self, x):
-        from mmpretrain.models.classifiers import ImageClassifier
-        feats = ImageClassifier.extract_feat(self.model, x)  # one pass
-        return self.model.head(feats)
+        # one backbone pass: a two-branch model's extract_branch_feat (its
+        # extract_feat would add the localizer and the object branch)
+        extract = getattr(self.model, 'extract_branch_feat',
+                          self.model.extract_feat)
+        return self.model.head(extract(x))
 
 
 def last_stage(model, name=None) -> nn.Module:
@@ -171,9 +173,10 @@ def build_figure(args: argparse.Namespace):
                      f'{explained}', fontsize=7)
         gt = samples[i].get('gt_bboxes', None)
         if gt is not None and len(torch.as_tensor(gt).reshape(-1, 4)):
-            draw_box(ax, torch.as_tensor(gt).reshape(-1, 4)[0], 'lime')
+            draw_box(ax, torch.as_tensor(gt).reshape(-1, 4)[0], 'lime',
+                     (height, width))
         if two_branch:
-            draw_box(ax, boxes[i], 'white')
+            draw_box(ax, boxes[i], 'white', (height, width))
             ax2 = axes[i * panels + 1]
             ax2.imshow(show_cam_on_image(to_float_rgb(crop_shown[i]),
                                          obj_cams[i], use_rgb=True))

@@ -63,17 +63,16 @@ def parse_cfg_options(opts):
 
 @torch.no_grad()
 def localize(model, inputs):
-    """Aggregation maps A (N, H, W), masks M and boxes (N, 4)."""
-    from projects.fgvc_aam.models.localizers import \
-        ChannelAggregationLocalizer
+    """Aggregation maps A (N, H, W), masks M and boxes (N, 4), from the
+    backbone outputs the localizer reads (``localizer_inputs``, the rule
+    of ``TwoBranchClassifier``)."""
+    from projects.fgvc_aam.models.localizers import (
+        ChannelAggregationLocalizer, localizer_inputs)
     localizer = getattr(model, 'localizer', None)
     if localizer is None:
         localizer = ChannelAggregationLocalizer()
-    outs = model.backbone(inputs)
-    outs = (outs, ) if isinstance(outs, torch.Tensor) else outs
-    feat = outs[getattr(localizer, 'in_index', -1)]
-    prev_index = getattr(localizer, 'prev_in_index', None)
-    prev = None if prev_index is None else outs[prev_index]
+    feat, prev = localizer_inputs(localizer, model.backbone(inputs),
+                                  'vis_localization.py')
     agg = localizer.aggregate(feat)
     mask, _ = localizer.object_mask(feat, prev)
     boxes = localizer(feat, tuple(inputs.shape[-2:]), prev_feat=prev)
@@ -110,7 +109,7 @@ def main():
             ax.contour(np.arange(width) + 0.5, np.arange(height) + 0.5,
                        mask_up[i].cpu().numpy(), levels=[0.5],
                        colors='white', linewidths=0.8)
-        draw_box(ax, boxes[i], 'red')
+        draw_box(ax, boxes[i], 'red', (height, width))
         title = title_of(preds[i], samples[i], classes)
         record = dict(
             img_path=samples[i].get('img_path'),
@@ -124,7 +123,7 @@ def main():
         if gt is not None and len(torch.as_tensor(gt).reshape(-1, 4)):
             gt = torch.as_tensor(np.asarray(gt), dtype=torch.float32)
             gt = gt.reshape(-1, 4)
-            draw_box(ax, gt[0], 'lime')
+            draw_box(ax, gt[0], 'lime', (height, width))
             iou = float(box_iou(boxes[i:i + 1].cpu(), gt).max())
             ious.append(iou)
             title += f'\nbox IoU {iou:.2f}'

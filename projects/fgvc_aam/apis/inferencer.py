@@ -23,7 +23,7 @@ both (1, 4) tensors. ``show_dir`` draws the box and the class on the image.
 import copy
 import os.path as osp
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Union
 
 import cv2
 import numpy as np
@@ -36,71 +36,10 @@ from mmpretrain.structures import DataSample
 
 from ..datasets.transforms.geometry import (RecordInputGeometry,
                                             boxes_to_original)
+from .drawing import draw_prediction
 from .model import init_fitting_model
 
-__all__ = [
-    'FGVCInferencer', 'draw_prediction', 'read_image', 'write_new_image'
-]
-
-
-def _label_lines(text: str, width: int, font: float, thick: int
-                 ) -> Tuple[List[str], float]:
-    """``text`` in at most two lines (split at a space) and the font scale
-    at which the widest line fits in ``width`` pixels."""
-    def widest(lines, scale):
-        return max(cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale,
-                                   thick)[0][0] for line in lines)
-
-    lines = [text]
-    if widest(lines, font) > width and ' ' in text.strip():
-        # two lines, split at the space nearest the middle
-        cuts = [i for i, c in enumerate(text) if c == ' ']
-        cut = min(cuts, key=lambda i: abs(i - len(text) / 2))
-        lines = [text[:cut].strip(), text[cut:].strip()]
-    need = widest(lines, font)
-    if need > width:
-        font *= width / need
-        while font > 0.05 and widest(lines, font) > width:
-            font *= 0.95
-    return lines, font
-
-
-def draw_prediction(image: np.ndarray,
-                    label: str,
-                    box: Optional[Sequence[float]] = None,
-                    gt_label: Optional[str] = None,
-                    gt_box: Optional[Sequence[float]] = None) -> np.ndarray:
-    """A copy of the BGR ``image`` with the predicted box (red) and label
-    (top left), and the ground-truth box (green) and label (bottom left)
-    where given. A label is drawn inside the picture: a long one is split
-    in two lines and its font shrunk until it fits the width."""
-    out = np.ascontiguousarray(image.copy())
-    height, width = out.shape[:2]
-    thick = max(1, round(max(height, width) / 200))
-    font = max(0.4, max(height, width) / 600)
-
-    def put(text, at_bottom, color):
-        lines, scale = _label_lines(text, width - 2, font, thick)
-        sizes = [cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale,
-                                 thick) for line in lines]
-        step = max(th + base for (_, th), base in sizes)
-        y = height - step * len(lines) if at_bottom else 0
-        y = max(0, y)
-        for line, ((tw, th), base) in zip(lines, sizes):
-            cv2.rectangle(out, (0, y), (tw + 1, y + step - 1), color, -1)
-            cv2.putText(out, line, (1, y + step - base - 1),
-                        cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255),
-                        max(1, thick if scale >= 0.4 else 1), cv2.LINE_AA)
-            y += step
-
-    for bx, text, color, at_bottom in ((gt_box, gt_label, (0, 160, 0), True),
-                                       (box, label, (0, 0, 255), False)):
-        if bx is not None:
-            x1, y1, x2, y2 = (int(round(float(v))) for v in bx)
-            cv2.rectangle(out, (x1, y1), (x2, y2), color, thick)
-        if text:
-            put(text, at_bottom, color)
-    return out
+__all__ = ['FGVCInferencer', 'read_image', 'write_new_image']
 
 
 def read_image(image: Union[str, np.ndarray]) -> np.ndarray:

@@ -310,3 +310,105 @@ def test_crop_size_option():
         _, boxes, _ = two.extract_two_branch_feats(x, with_object=False)
         crops = two.crop(x, boxes)
     assert crops.shape == (2, 3, 32, 32)
+
+
+def _by_hand(two, x, crop_size=None):
+    """Oracle: the model's parts called by hand. The box: the channel-
+    aggregation localizer on the last backbone output; the crop:
+    ``crop_and_resize`` (checked above against grid_sample); each branch:
+    backbone -> neck (-> pre_logits / head)."""
+    outs = two.backbone(x)
+    boxes = ChannelAggregationLocalizer().localize(outs[-1], x.shape[-2:])
+    crops = crop_and_resize(x, boxes, crop_size or tuple(x.shape[-2:]))
+    outs_obj = two.backbone(crops)
+    feats = {}
+    for name, o in (('raw', outs), ('object', outs_obj)):
+        neck = two.neck(o)
+        feats[name] = dict(backbone=o, neck=neck,
+                           pre_logits=two.head.pre_logits(neck),
+                           logits=two.head(neck))
+    return feats, boxes
+
+
+def _combine(feats, branch, stage):
+    """``test_branch`` by hand: one branch, or raw + object element-wise."""
+    if branch != 'sum':
+        return feats[branch][stage]
+    raw, obj = feats['raw'][stage], feats['object'][stage]
+    if isinstance(raw, tuple):
+        return tuple(a + b for a, b in zip(raw, obj))
+    return raw + obj
+
+
+def _same(got, ref):
+    got = got if isinstance(got, tuple) else (got, )
+    ref = ref if isinstance(ref, tuple) else (ref, )
+    assert len(got) == len(ref)
+    for g, r in zip(got, ref):
+        assert torch.equal(g, r)
+
+
+@pytest.mark.parametrize('head', HEADS)
+@pytest.mark.parametrize('branch', TwoBranchClassifier.TEST_BRANCHES)
+def test_every_mode_equals_the_branches_by_hand(head, branch):
+    """tensor mode, predict, logits_and_boxes, extract_feat (every stage)
+    and extract_branch_feat equal backbone + neck + head called by hand on
+    the raw images and on the crops, bit for bit, for each test_branch
+    (crops of 48 px for one branch; the sum needs the input's size)."""
+    crop = None if branch == 'sum' else 48
+    two, _ = _build_pair(head, test_branch=branch, crop_size=crop)
+    two.eval()
+    x, samples = _batch(num=3, seed=3)
+    with torch.no_grad():
+        feats, boxes = _by_hand(two, x, crop and (crop, crop))
+        logits = _combine(feats, branch, 'logits')
+        _same(two(x), logits)
+        _same(two(x, copy.deepcopy(samples), mode='tensor'), logits)
+        got_logits, got_boxes = two.logits_and_boxes(x)
+        _same(got_logits, logits)
+        assert torch.equal(got_boxes, boxes)
+        preds = two.predict(x, copy.deepcopy(samples))
+        assert torch.equal(torch.stack([p.pred_score for p in preds]),
+                           F.softmax(logits, dim=1))
+        assert [int(p.pred_label) for p in preds] == logits.argmax(
+            1).tolist()
+        assert torch.equal(torch.cat([p.pred_bboxes for p in preds]), boxes)
+        for stage in ('backbone', 'neck', 'pre_logits'):
+            _same(two.extract_feat(x, stage), _combine(feats, branch, stage))
+            _same(two.extract_feat(x, stage=stage),
+                  _combine(feats, branch, stage))
+            # one branch: the raw images only, whatever test_branch is
+            _same(two.extract_branch_feat(x, stage), feats['raw'][stage])
+        with pytest.raises(AssertionError, match='Invalid output stage'):
+            two.extract_feat(x, 'logits')
+
+
+def test_every_mode_dispatches_through_test_branch_output(monkeypatch):
+    """The one place of the raw / object / sum decision: each mode calls
+    ``test_branch_output`` (a spy records the stage it asks for) and
+    returns what it returns."""
+    two, _ = _build_pair()
+    two.eval()
+    x, samples = _batch(num=2)
+    calls = []
+    real = two.test_branch_output
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append((args[1:], kwargs, out))
+        return out
+
+    monkeypatch.setattr(two, 'test_branch_output', spy)
+    with torch.no_grad():
+        tensor = two(x)
+        feat = two.extract_feat(x, 'pre_logits')
+        logits, boxes = two.logits_and_boxes(x, samples)
+        preds = two.predict(x)
+    stages = [(args[0] if args else kwargs.get('stage')) for args, kwargs, _
+              in calls]
+    assert stages == ['logits', 'pre_logits', 'logits', 'logits']
+    assert tensor is calls[0][2][0] and feat is calls[1][2][0]
+    assert logits is calls[2][2][0] and boxes is calls[2][2][1]
+    assert calls[2][1] == dict(with_boxes=True)
+    assert torch.equal(torch.stack([p.pred_score for p in preds]),
+                       F.softmax(calls[3][2][0], dim=1))

@@ -10,7 +10,9 @@ from mmpretrain.structures import DataSample
 from torch import Tensor
 from torchvision.ops import roi_align
 
+from ...compat.mmpretrain import head_predictions
 from ...utils.checks import check_choice, check_int
+from ..localizers.localizer_inputs import localizer_inputs
 
 
 def crop_and_resize(inputs: Tensor, boxes: Tensor,
@@ -62,7 +64,11 @@ class TwoBranchClassifier(ImageClassifier):
     their ``sum`` (``test_branch``). For margin heads (ArcFace, AAM) the
     evaluation logits are ``s * cos(theta)`` without margin, so summing is
     well defined. Every prediction carries its box as ``pred_bboxes``
-    ((1, 4) float tensor, network-input pixels).
+    ((1, 4) float tensor, network-input pixels). One method,
+    :meth:`test_branch_output`, applies ``test_branch`` for every mode
+    (tensor, predict, :meth:`logits_and_boxes`, :meth:`extract_feat`);
+    :meth:`extract_feat` is the whole model's features (MMPretrain's
+    contract), :meth:`extract_branch_feat` those of one branch.
 
     Args:
         backbone (dict): Any MMPretrain backbone whose output
@@ -74,9 +80,10 @@ class TwoBranchClassifier(ImageClassifier):
             ``localizer(feat, img_shape, prev_feat=None, data_samples=None)``
             and must return boxes (N, 4) in input pixels. Its ``in_index`` /
             ``prev_in_index`` attributes (if present) select the backbone
-            outputs it reads; ``in_index = None`` means it reads no feature
-            map (``feat`` is None). ``data_samples`` are the batch's samples
-            where the caller has them (loss, predict), else None. Box
+            outputs it reads (:func:`localizer_inputs`); ``in_index = None``
+            means it reads no feature map (``feat`` is None).
+            ``data_samples`` are the batch's samples where the caller has
+            them (loss, predict), else None. Box
             sources: :class:`ChannelAggregationLocalizer` (the method) and,
             for the box-source ablation, :class:`GroundTruthBoxLocalizer`,
             :class:`JitteredBoxLocalizer`, :class:`WholeImageLocalizer`.
@@ -89,6 +96,8 @@ class TwoBranchClassifier(ImageClassifier):
     """
 
     TEST_BRANCHES = ('raw', 'object', 'sum')
+    #: The stages of :meth:`ImageClassifier.extract_feat`.
+    FEATURE_STAGES = ('backbone', 'neck', 'pre_logits')
 
     def __init__(self,
                  backbone: dict,
@@ -152,26 +161,15 @@ class TwoBranchClassifier(ImageClassifier):
                  data_samples: Optional[List[DataSample]] = None) -> Tensor:
         """Boxes (N, 4) from the backbone outputs of the raw images (and the
         data samples, for box sources that read them), computed without
-        gradient."""
-        outs = backbone_outs
-        if isinstance(outs, Tensor):
-            outs = (outs, )
-        in_index = getattr(self.localizer, 'in_index', -1)
-        prev_index = getattr(self.localizer, 'prev_in_index', None)
-        feat = None if in_index is None else outs[in_index]
-        if in_index is not None and (not isinstance(feat, Tensor)
-                                     or feat.dim() != 4):
-            raise ValueError(
-                'TwoBranchClassifier: the localizer needs a (N, C, H, W) '
-                f'feature map at backbone output {in_index}, got '
-                f'{getattr(feat, "shape", type(feat))}; configure the '
-                'backbone to output feature maps (e.g. out_type="featmap")')
-        prev = None if prev_index is None else outs[prev_index].detach()
+        gradient. The outputs the localizer reads are chosen by
+        :func:`~projects.fgvc_aam.models.localizers.localizer_inputs`."""
+        feat, prev = localizer_inputs(self.localizer, backbone_outs,
+                                      'TwoBranchClassifier')
         with torch.no_grad():
             return self.localizer(
                 None if feat is None else feat.detach(),
                 tuple(img_shape),
-                prev_feat=prev,
+                prev_feat=None if prev is None else prev.detach(),
                 data_samples=data_samples)
 
     def crop(self, inputs: Tensor, boxes: Tensor) -> Tensor:
@@ -183,6 +181,14 @@ class TwoBranchClassifier(ImageClassifier):
     def _neck(self, x):
         return self.neck(x) if self.with_neck else x
 
+    def extract_branch_feat(self, inputs: Tensor, stage: str = 'neck'):
+        """Features of ONE branch: backbone (``'backbone'``), + neck
+        (``'neck'``), + the head's ``pre_logits`` (``'pre_logits'``) on
+        ``inputs``, the raw images or the object crops. This is
+        :meth:`ImageClassifier.extract_feat` (one backbone pass, no
+        localizer); :meth:`extract_feat` is the whole model's."""
+        return super().extract_feat(inputs, stage)
+
     def extract_two_branch_feats(
             self,
             inputs: Tensor,
@@ -191,9 +197,10 @@ class TwoBranchClassifier(ImageClassifier):
             stage: str = 'neck',
             data_samples: Optional[List[DataSample]] = None
     ) -> Tuple[Optional[tuple], Tensor, Optional[tuple]]:
-        """Features (``stage`` as in :meth:`ImageClassifier.extract_feat`)
-        of the raw branch, the boxes, and features of the object branch
-        (None where not requested)."""
+        """Features (``stage`` as in :meth:`extract_branch_feat`) of the raw
+        branch, the boxes, and features of the object branch (None where
+        not requested). The raw images pass the backbone once: its outputs
+        feed both the localizer and the raw branch."""
         outs = self.backbone(inputs)
         boxes = self.localize(outs, inputs.shape[-2:], data_samples)
         if boxes.device != inputs.device:  # read from the data samples
@@ -207,21 +214,70 @@ class TwoBranchClassifier(ImageClassifier):
                 feats_raw = self.head.pre_logits(feats_raw)
         feats_obj = None
         if with_object:
-            feats_obj = super().extract_feat(self.crop(inputs, boxes), stage)
+            feats_obj = self.extract_branch_feat(self.crop(inputs, boxes),
+                                                 stage)
         return feats_raw, boxes, feats_obj
 
-    def extract_feat(self, inputs: Tensor, stage: str = 'neck'):
-        """Features of ``test_branch`` (element-wise sum of both branches
-        for ``'sum'``), so that MMPretrain tools built on ``extract_feat``
-        (FLOPs counter, t-SNE, retrieval) see the whole two-branch model."""
+    def test_branch_output(
+        self,
+        inputs: Tensor,
+        stage: str = 'neck',
+        data_samples: Optional[List[DataSample]] = None,
+        with_boxes: bool = False
+    ) -> Tuple[Union[Tensor, tuple], Optional[Tensor]]:
+        """THE dispatch on ``test_branch``; every mode goes through it.
+
+        ``'raw'``: the output of the raw images' branch, ``'object'``: of
+        the crops' branch, ``'sum'``: raw + object, element-wise (tuples
+        element by element).
+
+        Args:
+            inputs (Tensor): The raw images (N, C, H, W).
+            stage (str): Features at ``'backbone'``, ``'neck'`` or
+                ``'pre_logits'`` (as :meth:`extract_branch_feat`), or
+                ``'logits'``: the head on each branch's neck features
+                (``'sum'``: ``head(raw) + head(object)``).
+            data_samples (list[DataSample], optional): For box sources
+                that read them.
+            with_boxes (bool): Also return the localizer's boxes (N, 4)
+                in input pixels; else they are None where no branch
+                needs them (``'raw'`` then runs one backbone pass and no
+                localizer).
+
+        Returns:
+            tuple: The output and the boxes (or None).
+        """
         branch = self.test_branch
+        with_raw, with_object = branch != 'object', branch != 'raw'
+        feat_stage = 'neck' if stage == 'logits' else stage
+        if with_object or with_boxes:
+            feats_raw, boxes, feats_obj = self.extract_two_branch_feats(
+                inputs, with_raw, with_object, feat_stage, data_samples)
+        else:
+            feats_raw, boxes, feats_obj = self.extract_branch_feat(
+                inputs, feat_stage), None, None
+        if stage == 'logits':
+            feats_raw = self.head(feats_raw) if with_raw else None
+            feats_obj = self.head(feats_obj) if with_object else None
         if branch == 'raw':
-            return super().extract_feat(inputs, stage)
-        feats_raw, _, feats_obj = self.extract_two_branch_feats(
-            inputs, with_raw=branch == 'sum', stage=stage)
+            return feats_raw, boxes
         if branch == 'object':
-            return feats_obj
-        return _add(feats_raw, feats_obj)
+            return feats_obj, boxes
+        return _add(feats_raw, feats_obj), boxes
+
+    def extract_feat(self, inputs: Tensor, stage: str = 'neck'):
+        """Features of the whole model, as ``test_branch`` combines them:
+        those of the raw images (``'raw'``), of the object crops
+        (``'object'``) or their element-wise sum (``'sum'``), at ``stage``
+        (``'backbone'``, ``'neck'`` or ``'pre_logits'``). MMPretrain's
+        tools built on ``extract_feat`` (``get_flops``, ``vis_tsne``,
+        ``FeatureExtractor``) thus see the two-branch model; the features
+        of one branch are :meth:`extract_branch_feat`."""
+        if stage not in self.FEATURE_STAGES:  # as ImageClassifier's check
+            raise AssertionError(
+                f'Invalid output stage "{stage}", please choose from '
+                '"backbone", "neck" and "pre_logits"')
+        return self.test_branch_output(inputs, stage)[0]
 
     # ------------------------------------------------------------------
     # the three modes
@@ -234,17 +290,8 @@ class TwoBranchClassifier(ImageClassifier):
         logits (or neck features without a head) of ``test_branch``, summed
         element-wise for ``'sum'``."""
         if mode == 'tensor':
-            branch = self.test_branch
-            if branch == 'raw':
-                feats = super().extract_feat(inputs)
-                return self.head(feats) if self.with_head else feats
-            feats_raw, _, feats_obj = self.extract_two_branch_feats(
-                inputs, with_raw=branch == 'sum', data_samples=data_samples)
-            if self.with_head:
-                out = self.head(feats_obj)
-                return out + self.head(feats_raw) if branch == 'sum' else out
-            return feats_obj if branch == 'object' else _add(
-                feats_raw, feats_obj)
+            stage = 'logits' if self.with_head else 'neck'
+            return self.test_branch_output(inputs, stage, data_samples)[0]
         return super().forward(inputs, data_samples, mode)
 
     def loss(self, inputs: Tensor, data_samples: List[DataSample]) -> dict:
@@ -264,7 +311,7 @@ class TwoBranchClassifier(ImageClassifier):
                 **kwargs) -> List[DataSample]:
         """Predictions of ``test_branch``, each with its ``pred_bboxes``."""
         logits, boxes = self.logits_and_boxes(inputs, data_samples)
-        preds = self.head._get_predictions(logits, data_samples)
+        preds = head_predictions(self.head, logits, data_samples)
         for pred, box in zip(preds, boxes.unsqueeze(1)):
             pred.set_field(box, 'pred_bboxes')
         return preds
@@ -277,14 +324,5 @@ class TwoBranchClassifier(ImageClassifier):
         """The logits of ``test_branch`` (``'sum'``: raw + object) and the
         localizer's (N, 4) boxes in input pixels, from one forward; what
         :meth:`predict` and the ONNX export return."""
-        branch = self.test_branch
-        feats_raw, boxes, feats_obj = self.extract_two_branch_feats(
-            inputs,
-            with_raw=branch != 'object',
-            with_object=branch != 'raw',
-            data_samples=data_samples)
-        if branch == 'raw':
-            return self.head(feats_raw), boxes
-        if branch == 'object':
-            return self.head(feats_obj), boxes
-        return self.head(feats_raw) + self.head(feats_obj), boxes
+        return self.test_branch_output(inputs, 'logits', data_samples,
+                                       with_boxes=True)
