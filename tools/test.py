@@ -13,10 +13,10 @@ particular checkpoints written by our training load with torch >= 2.6's
 from types import SimpleNamespace
 from typing import List
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from fgvc_aam_tools.caching_malloc import enable_caching_malloc
 from fgvc_aam_tools.tool_args import check_test_args, new_test_folder
 from projects.fgvc_aam_hardening.runtime_fixes import finish_data_parallel_run

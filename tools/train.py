@@ -9,11 +9,11 @@ error) and the guards that lose nothing (one run per work dir, no
 overwritten checkpoints, ``--resume`` from the newest intact checkpoint);
 its flags are checked before any work (:mod:`fgvc_aam_tools.tool_args`).
 """
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 from fgvc_aam_tools.caching_malloc import enable_caching_malloc
 from fgvc_aam_tools.tool_args import check_train_args
 from projects.fgvc_aam_hardening.runtime_fixes import finish_data_parallel_run

@@ -25,7 +25,7 @@ def evaluate(config: str, checkpoint: str,
     from mmengine.config import Config
     from mmengine.runner import Runner, TestLoop
 
-    from ..runtime_setup import prepare_runtime
+    from projects.fgvc_aam_hardening.runtime_setup import prepare_runtime
     from .runs import metrics_of
 
     cfg = Config.fromfile(config)

@@ -35,10 +35,9 @@ import os.path as osp
 import sys
 from typing import Dict, Tuple
 
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import torch
 import torch.nn as nn
-
-import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 
 
 class ExportWrapper(nn.Module):
