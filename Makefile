@@ -1,5 +1,9 @@
 # make quickstart : set up .venv, make the synthetic data set, train and test
-# make test       : set up .venv and run the test suite
+# make test       : set up .venv and run the test suite without the
+#                   end-to-end runs (pytest marker `e2e`, setup.cfg)
+# make test-e2e   : set up .venv and run only the end-to-end runs
+# make test-all   : set up .venv and run every test (what .ci/run runs,
+#                   as `make test` then `make test-e2e`)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,7 +12,7 @@ PY := $(VENV)/bin/python
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 STAMP := $(VENV)/.installed
 
-.PHONY: install quickstart test
+.PHONY: install quickstart test test-e2e test-all
 
 install: $(STAMP)
 
@@ -22,4 +26,10 @@ quickstart: install
 	$(PY) tools/quickstart.py
 
 test: install
+	$(PY) -m pytest tests -m "not e2e"
+
+test-e2e: install
+	$(PY) -m pytest tests -m e2e
+
+test-all: install
 	$(PY) -m pytest tests

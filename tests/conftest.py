@@ -1,10 +1,45 @@
-"""Shared fixtures: a TINY synthetic fine-grained data set (CUB layout) and
-one intra-op thread for tests of tiny tensors. Shared functions and
-oracles are in ``tests/helpers.py``."""
+"""Shared fixtures: a TINY synthetic fine-grained data set (CUB layout),
+one intra-op thread for tests of tiny tensors, and mmengine's look-up of
+``mmpretrain::`` bases done once per test run. Shared functions and
+oracles (among them ``load_config``, each config parsed once) are in
+``tests/helpers.py``."""
+import copy
+
 import pytest
 import torch
 
 from tests.helpers import TINY_SYNTHETIC, root_and_classes
+
+
+@pytest.fixture(scope='session', autouse=True)
+def mmpretrain_bases_looked_up_once():
+    """Each ``mmpretrain::`` base of a config (e.g. ``mmpretrain::_base_/
+    default_runtime.py``) makes mmengine parse every metafile of the
+    installed MMPretrain with pure-python YAML (about 0.1 s, in
+    ``mmengine.config.utils._get_cfg_metainfo``), for every config loaded.
+    The installed files do not change during a test run, so the outcome of
+    each look-up (the model's metainfo, or the ``ValueError`` by which
+    mmengine falls back to a plain base file) is kept and given back (a
+    copy, or the same error) for the rest of the run."""
+    import mmengine.config.utils as cfg_utils
+    original = cfg_utils._get_cfg_metainfo
+    outcomes = {}
+
+    def looked_up_once(package_path: str, cfg_path: str) -> dict:
+        key = (package_path, cfg_path)
+        if key not in outcomes:
+            try:
+                outcomes[key] = (original(package_path, cfg_path), None)
+            except ValueError as error:
+                outcomes[key] = (None, error.args)
+        found, error = outcomes[key]
+        if error is not None:
+            raise ValueError(*error)
+        return copy.deepcopy(found)
+
+    cfg_utils._get_cfg_metainfo = looked_up_once
+    yield
+    cfg_utils._get_cfg_metainfo = original
 
 
 @pytest.fixture(scope='session')

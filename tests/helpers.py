@@ -6,6 +6,7 @@ Import it as ``from tests.helpers import ...`` (``tests`` is a package;
 pytest puts the repository root on ``sys.path``). Fixtures are in
 ``tests/conftest.py``.
 """
+import copy
 import glob
 import hashlib
 import json
@@ -49,6 +50,25 @@ def two_branch_model_names() -> List[str]:
             names += [m['Name'] for m in yaml.safe_load(f)['Models']
                       if 'two-branch' in m['Name']]
     return sorted(names)
+
+
+#: configs parsed by :func:`load_config`, by absolute path
+_PARSED_CONFIGS: dict = {}
+
+
+def load_config(path: str):
+    """``Config.fromfile`` of a repository config (``path`` relative to the
+    repository root, or absolute), parsed once per test run: each call
+    returns a deep copy of that one parse, so a test may change what it
+    gets without affecting any other test.
+
+    Only for files no test writes (``configs/``, ``tests/configs/``): a
+    file changed during the run would not be read again."""
+    from mmengine.config import Config
+    full = osp.abspath(osp.join(ROOT, path))
+    if full not in _PARSED_CONFIGS:
+        _PARSED_CONFIGS[full] = Config.fromfile(full)
+    return copy.deepcopy(_PARSED_CONFIGS[full])
 
 
 def load_tool(path: str):

@@ -23,7 +23,7 @@ import pytest
 
 from tests.helpers import ROOT, two_branch_model_names
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 # not part of a source tree: environments, outputs, data
 LOCAL = {'.git', '.venv', 'work_dirs', 'data', 'build', 'dist', '.whl',

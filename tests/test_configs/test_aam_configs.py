@@ -7,14 +7,13 @@ import os.path as osp
 import re
 
 import pytest
-from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import HOOKS, MODELS
 
 import projects.fgvc_aam  # noqa: F401
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, load_config
 CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'aam', '*.py')))
 DATASET_BASES = [
     'cub_bs8_448.py', 'stanford_cars_bs8_448.py', 'fgvc_aircraft_bs8_448.py',
@@ -43,7 +42,7 @@ def test_all_expected_configs_exist():
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_builds(path):
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     init_default_scope(cfg.default_scope)
     name = osp.basename(path)[:-3]
     model = MODELS.build(cfg.model)  # no init_weights: nothing downloaded
@@ -92,7 +91,7 @@ def test_plot_tool_reproduces_thesis_recipe(tmp_path):
         osp.join(ROOT, 'tools', 'analysis_tools', 'plot_margin_schedule.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    cfg = Config.fromfile(
+    cfg = load_config(
         osp.join(ROOT, 'configs', 'aam', 'aam-step_resnet50_2xb8-100e_cub.py'))
     sim = tool.simulate(cfg, iters_per_epoch=2)
     assert set(sim['lrs']) == {'backbone', 'head'}

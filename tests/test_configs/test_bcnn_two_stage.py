@@ -12,18 +12,17 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 
 import projects.fgvc_aam  # noqa: F401
 from mmpretrain.registry import MODELS
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, load_config
 DATA = ('cub', 'fgvc-aircraft', 'stanford-cars')
 
 
 def _cfg(stage, data='cub'):
     name = {1: 'bcnn-fc_vgg16_4xb16-55e', 2: 'bcnn-all_vgg16_4xb16-25e'}
-    return Config.fromfile(
+    return load_config(
         osp.join(ROOT, 'configs', 'bcnn', f'{name[stage]}_{data}.py'))
 
 

@@ -11,8 +11,6 @@
   mmengine's Runner on the tiny synthetic data set of the ``synthetic_root``
   fixture (skipped, with the reason, where that fixture is not available).
 """
-import copy
-import functools
 import glob
 import math
 import os.path as osp
@@ -22,11 +20,10 @@ import pytest
 import torch
 
 import projects.fgvc_aam  # noqa: F401
-from mmengine.config import Config
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, load_config
 METHOD_DIRS = ('baseline', 'bcnn', 'mc_loss', 'ma_cnn', 'pairwise_confusion',
                'table8')
 CONFIGS = sorted(
@@ -70,17 +67,12 @@ def _missing_bases(path):
     return missing
 
 
-@functools.lru_cache(maxsize=None)
-def _load_cached(path):
-    return Config.fromfile(osp.join(ROOT, path))
-
-
 def load(path):
     """A fresh copy of the config (cached parse; skip if bases are absent)."""
     missing = _missing_bases(path)
     if missing:
         pytest.skip(f'base config(s) not in this branch yet: {missing}')
-    return copy.deepcopy(_load_cached(path))
+    return load_config(path)
 
 
 def _data_name(path):
@@ -220,7 +212,7 @@ MODEL_BASES = sorted(
 @pytest.mark.parametrize('path', MODEL_BASES)
 def test_model_base_builds_without_data_configs(path):
     """The model bases need no data/schedule base: build and run them."""
-    cfg = Config.fromfile(osp.join(ROOT, path))
+    cfg = load_config(path)
     model = MODELS.build(cfg.model)
     model.train()
     samples = [DataSample().set_gt_label(i) for i in (0, 1)]

@@ -11,14 +11,13 @@ import os.path as osp
 import pytest
 import torch
 import torch.distributed as dist
-from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import projects.fgvc_aam  # noqa: F401
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, load_config
 EIGHT = sorted(
     osp.relpath(p, ROOT)
     for p in glob.glob(osp.join(ROOT, 'configs', '*', '*_8xb2-*.py')))
@@ -42,7 +41,7 @@ ALIASES = {
 
 
 def _cfg(path):
-    return Config.fromfile(osp.join(ROOT, path))
+    return load_config(path)
 
 
 def test_flagship_table9_and_baseline_have_8gpu_siblings():

@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, load_config
 
 # Configs in configs/ that no metafile names, and why.
 ALLOW_LIST = {
@@ -192,13 +192,12 @@ def test_every_config_is_in_a_metafile_or_allow_listed():
 
 
 def _build(config: str):
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpretrain.registry import MODELS
 
     import projects.fgvc_aam  # noqa: F401
     init_default_scope('mmpretrain')
-    cfg = Config.fromfile(osp.join(ROOT, config))
+    cfg = load_config(config)
     # Building never loads `init_cfg` checkpoints (only init_weights does).
     return cfg, MODELS.build(cfg.model)
 

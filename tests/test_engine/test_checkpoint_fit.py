@@ -107,6 +107,7 @@ def test_partial_load_only_when_asked(tmp_path, synthetic_root):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_test_tool_refuses_checkpoint_of_other_class_count(
         tmp_path, synthetic_root):
     """tools/test.py exits non-zero naming the tensors, writes no --out."""

@@ -139,6 +139,7 @@ def test_upstream_runner_refuses_every_mismatch_before_the_first_iteration(
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_own_three_class_set_trains_and_validates_with_data_root_only(
         three_classes, tmp_path):
     """tools/train.py with only the data root: one iteration (12 training

@@ -20,7 +20,7 @@ import pytest
 
 from tests.helpers import ROOT, free_port, tool_env
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 RANK_SCRIPT = '''
 import os, sys, time

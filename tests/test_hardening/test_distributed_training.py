@@ -36,7 +36,7 @@ from tests.helpers import (data_options, finish, free_port, load_checkpoint,
                            root_and_classes, scalars, start, train_cmd,
                            val_records)
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.e2e]
 
 CONFIGS = dict(
     single_branch='tests/configs/tiny_dist_single_branch.py',

@@ -38,7 +38,7 @@ from tests.helpers import (ROOT, assert_state_dicts_equal, data_options,
                            val_records, write_hook_config)
 
 # one module fixture of about 65 s (2 cores)
-pytestmark = [pytest.mark.slow, pytest.mark.reliability]
+pytestmark = [pytest.mark.slow, pytest.mark.reliability, pytest.mark.e2e]
 
 CONFIG = 'tests/configs/tiny_aam_synthetic.py'
 KILL_AT_ITER = 11  # epoch 2, batch 3 of 8

@@ -38,6 +38,7 @@ def start_paused(tmp_path, work: str, iteration: int, opts: list):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_second_training_into_busy_work_dir_is_refused(synthetic_root,
                                                        tmp_path):
     opts = ['--cfg-options', *data_options(*root_and_classes(
@@ -93,6 +94,7 @@ def _children(pid: int) -> list:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_resume_right_after_sigkill_with_dataloader_workers(synthetic_root,
                                                             tmp_path):
     """Issue 22: the dead run's orphaned dataloader workers inherited its

@@ -83,6 +83,7 @@ def test_each_test_run_gets_its_own_folder(tmp_path):
 
 
 @pytest.mark.slow  # one tools/test.py start: imports MMPretrain
+@pytest.mark.e2e
 def test_test_tool_refuses_an_existing_out_before_any_work(files):
     """The wiring: tools/test.py exits non-zero naming the flag, the file
     keeps its bytes and no work dir is made."""

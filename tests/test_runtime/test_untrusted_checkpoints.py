@@ -228,6 +228,7 @@ def opts(synthetic_root):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_tools_test_refuses(crafted, opts, tmp_path):
     _tool_refuses(crafted, 'tools/test.py', CONFIG,
                   crafted[2]['getattr_eval'], '--work-dir',
@@ -235,6 +236,7 @@ def test_tools_test_refuses(crafted, opts, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_train_resume_refuses(crafted, opts, tmp_path):
     """``--resume`` alone takes the work dir's newest checkpoint."""
     work = tmp_path / 'w'
@@ -246,6 +248,7 @@ def test_train_resume_refuses(crafted, opts, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_train_load_from_refuses(crafted, opts, tmp_path):
     cmd = train_cmd(CONFIG, tmp_path / 'w', '--cfg-options', *opts,
                     f'load_from={crafted[2]["getattr_eval"]}')
@@ -253,6 +256,7 @@ def test_train_load_from_refuses(crafted, opts, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_image_demo_refuses(crafted, tmp_path):
     import cv2
     import numpy as np
@@ -263,6 +267,7 @@ def test_image_demo_refuses(crafted, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_pytorch2onnx_refuses(crafted, tmp_path):
     _tool_refuses(crafted, 'tools/deployment/pytorch2onnx.py', CONFIG,
                   crafted[2]['getattr_eval'], '--out',
@@ -271,6 +276,7 @@ def test_pytorch2onnx_refuses(crafted, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('tool', ['vis_localization.py', 'vis_cam.py'])
+@pytest.mark.e2e
 def test_picture_tools_refuse(crafted, opts, tmp_path, tool):
     _tool_refuses(crafted, f'tools/visualization/{tool}', CONFIG,
                   '--checkpoint', crafted[2]['getattr_eval'], '--split',

@@ -238,6 +238,7 @@ def test_literal_eq51_has_the_degenerate_minimum_the_default_avoids():
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_end_to_end_two_configs_resumable(tmp_path):
     work = str(tmp_path / 'cmp')
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'analysis_tools',
@@ -443,6 +444,7 @@ def test_selection_rule_keeps_a_tied_value_and_replaces_a_beaten_one():
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_end_to_end_finetune_regime_with_a_cached_backbone(tmp_path,
                                                           capsys):
     """The finetune regime on tiny data: the cached pretrained checkpoint

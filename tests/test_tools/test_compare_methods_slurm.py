@@ -109,6 +109,7 @@ def test_damaged_job_record_is_refused_naming_it(tmp_path):
 
 @pytest.mark.slurm
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_comparison_on_slurm(slurm_partition, tmp_path, capsys):
     work = str(tmp_path / 'cmp')
     code, out = _compare(capsys, work, slurm_partition)

@@ -14,7 +14,7 @@ import torch
 
 from tests.helpers import assert_state_dicts_equal, python_tool
 
-pytestmark = [pytest.mark.slow, pytest.mark.reliability]
+pytestmark = [pytest.mark.slow, pytest.mark.reliability, pytest.mark.e2e]
 
 
 def test_three_kills_then_the_same_weights(tmp_path):

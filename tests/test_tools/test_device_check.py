@@ -12,7 +12,7 @@ from mmengine.config import Config
 
 from tests.helpers import ROOT, run
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 MODELS = {'baseline', 'aam', 'two_branch_softmax', 'two_branch_aam'}
 # the goals of issue 16

@@ -59,6 +59,7 @@ def test_inferencer_show_dir_draws_the_box(files, tmp_path):
     assert drawn[y_mid, min(x2, 149)].tolist() == [0, 0, 255]
 
 
+@pytest.mark.e2e
 def test_image_demo_prints_json_and_draws(files, tmp_path):
     import projects.fgvc_aam  # noqa: F401
     from projects.fgvc_aam.apis import FGVCInferencer
@@ -177,6 +178,7 @@ def test_allow_partial_checkpoint_no_means_no(files, tmp_path):
     init_fitting_model(cfg, other)  # loads what fits, with a warning
 
 
+@pytest.mark.e2e
 def test_image_demo_topk_folder_and_model_name(tmp_path):
     """A folder of two images and a model name of model-index.yml give
     one JSON line per image (sorted); ``topk`` is the K best of the

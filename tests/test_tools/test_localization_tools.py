@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import python_tool
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 CONFIG = 'tests/configs/tiny_two_branch.py'
 

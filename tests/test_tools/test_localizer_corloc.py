@@ -84,6 +84,7 @@ def test_a_carved_run_config_is_measured_on_its_own_validation_split(
     assert res['images'] == num_classes  # the carved val part
 
 
+@pytest.mark.e2e
 def test_command_line_as_a_user_runs_it(synthetic_data, tmp_path):
     """The tool in a fresh interpreter (nothing registered or scoped by an
     earlier test): its --out JSON equals the in-process measurement."""

@@ -23,6 +23,7 @@ def checkpoint(synthetic_root, tmp_path_factory):
         classes)
 
 
+@pytest.mark.e2e
 def test_vis_localization_equals_tools_test(synthetic_root, checkpoint,
                                             tmp_path):
     """Oracle: tools/test.py's dumped predictions (MMPretrain's Runner) on
@@ -58,6 +59,7 @@ def test_vis_localization_equals_tools_test(synthetic_root, checkpoint,
             ref['gt_bboxes'].reshape(-1).tolist(), abs=1e-4)
 
 
+@pytest.mark.e2e
 def test_vis_cam_draws_both_branches(synthetic_root, checkpoint, tmp_path):
     """Two images of a two-branch model: raw panel and object panel per
     image (oracle: the layout, 2 images x 2 panels of 3 in at 100 dpi in

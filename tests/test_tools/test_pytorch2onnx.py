@@ -18,7 +18,8 @@ for name in ('onnx', 'onnxscript', 'onnxruntime'):
     pytest.importorskip(name)
 
 CONFIG = 'tests/configs/tiny_two_branch_crop.py'
-pytestmark = pytest.mark.slow  # one export, shared by the tests
+# one export, shared by the tests
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 def _load(name, path):

@@ -26,7 +26,7 @@ from tests.helpers import (ROOT, data_options, finish, free_port,
                            load_checkpoint, root_and_classes, scalars, start,
                            tool_env, val_records, write_hook_config)
 
-pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.e2e]
 
 CONFIG = 'tests/configs/tiny_dist_single_branch.py'
 # 16 training images, 2 tasks x batch 4: 2 iterations per epoch

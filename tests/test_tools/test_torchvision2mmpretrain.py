@@ -43,7 +43,8 @@ def _mmpretrain_features(depth, path, x, **kwargs):
 
 
 @pytest.mark.parametrize('name,depth,tool', [
-    pytest.param('resnet18', 18, True, marks=pytest.mark.slow),  # 12 s
+    pytest.param('resnet18', 18, True,  # 12 s
+                 marks=[pytest.mark.slow, pytest.mark.e2e]),
     ('resnet50', 50, False)])
 def test_converted_weights_give_torchvision_features(name, depth, tool,
                                                      tmp_path):

@@ -13,7 +13,7 @@ from tests.helpers import (ROOT, TINY_CONFIG, data_options, free_port,
                            python_tool, root_and_classes, run, scalars,
                            snapshot)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 def last_run_scalars(work_dir: str) -> list:

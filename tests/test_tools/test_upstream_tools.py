@@ -33,6 +33,7 @@ def run_dir(synthetic_root, tmp_path_factory):
     return work
 
 
+@pytest.mark.e2e
 def test_publish_model_on_our_checkpoint(run_dir, tmp_path):
     """Oracle: the training checkpoint's state_dict (torch.load); the
     published file keeps only meta and weights."""
@@ -49,6 +50,7 @@ def test_publish_model_on_our_checkpoint(run_dir, tmp_path):
     assert all(torch.equal(original[k], got[k]) for k in original)
 
 
+@pytest.mark.e2e
 def test_get_flops_counts_our_model():
     """Oracle: the parameter count of the model built in-process."""
     import projects.fgvc_aam  # noqa: F401
@@ -61,6 +63,7 @@ def test_get_flops_counts_our_model():
     assert float(re.search(r'Flops: ([\d.]+)', proc.stdout).group(1)) > 0
 
 
+@pytest.mark.e2e
 def test_analyze_logs_reads_our_json_log(run_dir, tmp_path):
     log = glob.glob(osp.join(run_dir, '*', 'vis_data', '2*.json'))
     assert len(log) == 1
@@ -71,6 +74,7 @@ def test_analyze_logs_reads_our_json_log(run_dir, tmp_path):
     assert f'save curve to: {out}' in proc.stdout and osp.getsize(out) > 0
 
 
+@pytest.mark.e2e
 def test_browse_dataset_original_mode(synthetic_root, tmp_path):
     """`-m original` (the other modes fail inside matplotlib >= 3.10 in
     upstream's make_grid, whatever the config)."""
@@ -125,6 +129,7 @@ def test_list_models_and_get_model_find_ours():
         [58.395, 57.12, 57.375])
 
 
+@pytest.mark.e2e
 def test_vis_scheduler_draws_every_group_and_the_margin(tmp_path):
     """``-p lr`` (default) draws both named groups and the margin. Oracle:
     the recipe of the config (backbone lr 1e-3, x0.1 from epoch 61; head

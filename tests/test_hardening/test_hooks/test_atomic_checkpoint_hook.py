@@ -209,6 +209,7 @@ def test_unknown_argument_fails_at_build_naming_allowed_ones():
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_kill_during_save_then_resume_from_moved_work_dir(
         synthetic_root, tmp_path):
     """SIGKILL while epoch_2.pth is half-written (max_keep_ckpts=1): epoch_1
