@@ -89,8 +89,14 @@ def test_fill_refuses_train_and_val_sets_that_disagree(three_classes,
 
 
 def _upstream_runner(cfg: Config) -> Runner:
-    """What MMPretrain's tools/train.py builds (no prepare_runtime)."""
+    """What MMPretrain's tools/train.py builds (no prepare_runtime).
+
+    Each runner gets its own experiment name: two runners built in the same
+    second would otherwise share mmengine's logger and visualizer instances
+    (named by the time stamp), and the second run's scalars would go to
+    the first one's work dir."""
     cfg.merge_from_dict({
+        'experiment_name': 'upstream_' + osp.basename(cfg.work_dir),
         'train_dataloader.num_workers': 0,
         'train_dataloader.persistent_workers': False,
         'val_dataloader.num_workers': 0,
