@@ -14,5 +14,4 @@ custom_hooks = [
     # eq. 57: f(e) = 0 (e <= 175), 0.25 (175 < e <= 250), 0.5 (e > 250)
     dict(type='MarginScheduleHook', schedule='step',
          m1=0.25, m2=0.5, k1=175, k2=250),
-    dict(type='NonFiniteLossHook'),
 ]

@@ -12,5 +12,4 @@ custom_hooks = [
     # eq. 56: f(e) = 0 (e <= 30), 0.25 (30 < e <= 60), 0.5 (e > 60)
     dict(type='MarginScheduleHook', schedule='step',
          m1=0.25, m2=0.5, k1=30, k2=60),
-    dict(type='NonFiniteLossHook'),
 ]

@@ -18,5 +18,4 @@ model = dict(
 custom_hooks = [
     dict(type='MarginScheduleHook', schedule='step',
          m1=0.25, m2=0.5, k1=4, k2=7),
-    dict(type='NonFiniteLossHook'),
 ]
