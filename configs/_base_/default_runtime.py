@@ -12,6 +12,10 @@ default_hooks = dict(
     epoch_seed=dict(type='EpochSeedHook'),
     # stop before training if a num_classes disagrees with the data set
     dataset_consistency=dict(type='DatasetConsistencyHook'),
+    # stop at the first NaN / inf loss term, before a checkpoint is written.
+    # A default hook (mmengine merges default_hooks by key), so a config's
+    # `custom_hooks` list (e.g. its MarginScheduleHook) cannot drop it.
+    non_finite=dict(type='NonFiniteLossHook'),
     # mmengine's CheckpointHook, but atomic (temporary name, fsync, rename)
     # and deleting old checkpoints only after the new one is on disk.
     # No "best" checkpoint: CUB, Aircraft-as-configured and the synthetic

@@ -6,5 +6,4 @@ _base_ = ['./aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py']
 custom_hooks = [
     dict(type='MarginScheduleHook', schedule='exponential',
          m1=0.25, m2=0.5, k1=9, k2=18),
-    dict(type='NonFiniteLossHook'),
 ]

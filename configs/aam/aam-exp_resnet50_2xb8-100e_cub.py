@@ -14,5 +14,4 @@ custom_hooks = [
     # 0.5 (e > 60)
     dict(type='MarginScheduleHook', schedule='exponential',
          m1=0.25, m2=0.5, k1=30, k2=60),
-    dict(type='NonFiniteLossHook'),
 ]

@@ -13,5 +13,4 @@ custom_hooks = [
     # f(e) = 0 (e <= 30), 0.25 (e - 30) / 30 (30 < e <= 60), 0.5 (e > 60)
     dict(type='MarginScheduleHook', schedule='linear',
          m1=0.25, m2=0.5, k1=30, k2=60),
-    dict(type='NonFiniteLossHook'),
 ]

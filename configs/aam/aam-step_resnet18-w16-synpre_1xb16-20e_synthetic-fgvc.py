@@ -25,5 +25,4 @@ model = dict(
 custom_hooks = [
     dict(type='MarginScheduleHook', schedule='step',
          m1=0.25, m2=0.5, k1=6, k2=12),
-    dict(type='NonFiniteLossHook'),
 ]

@@ -29,5 +29,4 @@ model = dict(
 custom_hooks = [
     dict(type='MarginScheduleHook', schedule='step',
          m1=0.25, m2=0.5, k1=9, k2=18),
-    dict(type='NonFiniteLossHook'),
 ]

@@ -4,15 +4,8 @@
 _base_ = [
     '../_base_/models/resnet18_aam.py',
     '../table8/_base_/datasets/cub_bs32_224.py',
-    '../_base_/schedules/fgvc_scratch_bs32_300e.py',
+    '../_base_/schedules/fgvc_scratch_bs32_300e_aam-step.py',
     '../_base_/default_runtime.py',
 ]
 
 model = dict(head=dict(num_classes=200))
-
-custom_hooks = [
-    # eq. 57: f(e) = 0 (e <= 175), 0.25 (175 < e <= 250), 0.5 (e > 250)
-    dict(type='MarginScheduleHook', schedule='step',
-         m1=0.25, m2=0.5, k1=175, k2=250),
-    dict(type='NonFiniteLossHook'),
-]

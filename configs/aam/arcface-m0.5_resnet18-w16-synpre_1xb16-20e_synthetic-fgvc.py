@@ -6,5 +6,4 @@ model = dict(head=dict(margins=0.5))
 
 custom_hooks = [
     dict(type='MarginScheduleHook', schedule='constant', margin=0.5),
-    dict(type='NonFiniteLossHook'),
 ]

@@ -10,5 +10,4 @@ model = dict(head=dict(num_classes=200, margins=0.5))
 
 custom_hooks = [
     dict(type='MarginScheduleHook', schedule='constant', margin=0.5),
-    dict(type='NonFiniteLossHook'),
 ]

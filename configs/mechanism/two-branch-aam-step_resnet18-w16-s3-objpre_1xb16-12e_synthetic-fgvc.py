@@ -3,7 +3,10 @@
 # the single-branch rows (same strides: 12x12 map at 96 px), L = L_raw +
 # L_object, AAM step margin; prediction from the sum of both branches'
 # logits, as the thesis.
-_base_ = ['./aam-step_resnet18-w16-s3-objpre_1xb16-12e_synthetic-fgvc.py']
+# Head and margin: the base of the single-branch AAM row (inherited from
+# the base, not from that row, so that the AOLM row and configs/quickstart.py
+# are at most two configs away from their _base_ files).
+_base_ = ['../_base_/synthetic_fgvc_objpre_bs16_12e_aam-step.py']
 
 model = dict(
     type='TwoBranchClassifier',

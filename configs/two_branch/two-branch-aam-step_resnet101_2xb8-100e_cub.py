@@ -1,5 +1,5 @@
 # The thesis model with ResNet-101 on CUB (Table 7, "thesis ResNet-101").
-_base_ = ['./two-branch-aam-step_resnet50_2xb8-100e_cub.py']
+_base_ = ['./_base_/two-branch-aam-step_resnet50_cub.py']
 
 pretrained = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet101_8xb32_in1k_20210831-539c63f8.pth'  # noqa: E501
 

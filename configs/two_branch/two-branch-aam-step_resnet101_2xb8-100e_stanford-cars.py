@@ -1,5 +1,6 @@
-# The thesis model with ResNet-101 on Stanford Cars (Table 7, "thesis ResNet-101").
-_base_ = ['./two-branch-aam-step_resnet50_2xb8-100e_stanford-cars.py']
+# The thesis model with ResNet-101 on Stanford Cars (Table 7, "thesis
+# ResNet-101"): the ResNet-50 model of the data set with another backbone.
+_base_ = ['./_base_/two-branch-aam-step_resnet50_stanford-cars.py']
 
 pretrained = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet101_8xb32_in1k_20210831-539c63f8.pth'  # noqa: E501
 

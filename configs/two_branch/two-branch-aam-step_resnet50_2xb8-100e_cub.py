@@ -4,16 +4,4 @@
 # the step margin of eq. 56, trained with the fine-tuning recipe of chapter
 # 4. Loss L_raw + L_object (eq. 55). Test output: sum of the two branches'
 # logits (the best of raw / object / sum on the synthetic set).
-_base_ = ['../aam/aam-step_resnet50_2xb8-100e_cub.py']
-
-model = dict(
-    type='TwoBranchClassifier',
-    localizer=dict(type='ChannelAggregationLocalizer', connectivity=8),
-    test_branch='sum')
-
-# Accuracy plus the localizer's mean IoU / CorLoc against CUB's boxes.
-val_evaluator = [
-    dict(type='Accuracy', topk=(1, 5)),
-    dict(type='LocalizationMetric', iou_thr=0.5),
-]
-test_evaluator = val_evaluator
+_base_ = ['./_base_/two-branch-aam-step_resnet50_cub.py']

@@ -12,4 +12,4 @@ model = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, 5)))
 
-custom_hooks = [dict(type='NonFiniteLossHook')]
+custom_hooks = []

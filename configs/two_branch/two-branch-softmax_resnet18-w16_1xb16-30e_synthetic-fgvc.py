@@ -14,4 +14,4 @@ model = dict(
         topk=(1, 5)))
 
 # No margin to schedule.
-custom_hooks = [dict(type='NonFiniteLossHook')]
+custom_hooks = []

@@ -59,8 +59,7 @@ test_cfg = dict()
 custom_hooks = [
     dict(type='MarginScheduleHook', schedule='step', m1=0.25, m2=0.5, k1=1,
          k2=2),
-    dict(type='NonFiniteLossHook'),
-]  # EpochSeedHook comes from default_runtime's default_hooks
+]  # EpochSeedHook, NonFiniteLossHook: default_runtime's default_hooks
 default_hooks = dict(
     logger=dict(interval=1),
     checkpoint=dict(interval=1, max_keep_ckpts=-1, save_best=None))

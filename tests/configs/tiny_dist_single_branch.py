@@ -49,7 +49,6 @@ test_cfg = dict()
 custom_hooks = [
     dict(type='MarginScheduleHook', schedule='step', m1=0.25, m2=0.5, k1=0,
          k2=1, allow_unreached_milestones=True),
-    dict(type='NonFiniteLossHook'),
 ]
 default_hooks = dict(
     logger=dict(interval=1),

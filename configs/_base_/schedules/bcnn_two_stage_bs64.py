@@ -24,7 +24,7 @@ train_cfg = dict(by_epoch=True, max_epochs=55, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 
-# See fgvc_finetune_bs16_100e.py: list it again when adding hooks.
-custom_hooks = [dict(type='NonFiniteLossHook')]
+# No method hook (see fgvc_finetune_bs16_100e.py).
+custom_hooks = []
 
 auto_scale_lr = dict(base_batch_size=64)

@@ -23,10 +23,10 @@ train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 
-# Stop at the first NaN/inf loss instead of writing NaN checkpoints. Method
-# configs that add hooks (e.g. MarginScheduleHook) must list it again:
-# a config list replaces the inherited one.
-custom_hooks = [dict(type='NonFiniteLossHook')]
+# No method hook: method configs set their own (e.g. MarginScheduleHook).
+# The safety hooks (NonFiniteLossHook, ...) are default_hooks of
+# default_runtime.py, which no custom_hooks list can drop.
+custom_hooks = []
 
 # The lrs above are for a total batch of 16 (2 GPUs x 8 or 8 x 2); enable
 # with `--auto-scale-lr` for another total batch size.
