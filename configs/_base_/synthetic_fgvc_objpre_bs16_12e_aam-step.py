@@ -10,7 +10,7 @@ model = dict(
         num_classes=16,
         in_channels=64,
         scale=30.0,
-        margins=0.0,  # the hook sets f(e) before every epoch
+        margin=0.0,  # the hook sets f(e) before every epoch
         overflow='monotonic',
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         init_cfg=None))

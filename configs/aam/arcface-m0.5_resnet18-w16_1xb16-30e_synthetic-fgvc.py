@@ -3,7 +3,7 @@
 # the AAM step sibling (16-channel ResNet-18 from scratch, 30 epochs).
 _base_ = ['./aam-step_resnet18-w16_1xb16-30e_synthetic-fgvc.py']
 
-model = dict(head=dict(margins=0.5))
+model = dict(head=dict(margin=0.5))
 
 custom_hooks = [
     dict(type='MarginScheduleHook', schedule='constant', margin=0.5),

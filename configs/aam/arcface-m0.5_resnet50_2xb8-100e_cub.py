@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-model = dict(head=dict(num_classes=200, margins=0.5))
+model = dict(head=dict(num_classes=200, margin=0.5))
 
 custom_hooks = [
     dict(type='MarginScheduleHook', schedule='constant', margin=0.5),

@@ -8,7 +8,7 @@ model = dict(
         num_classes=200,
         in_channels=512,
         scale=30.0,
-        margins=0.0,
+        margin=0.0,
         overflow='literal',
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         init_cfg=None))

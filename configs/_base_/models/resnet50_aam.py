@@ -23,7 +23,7 @@ model = dict(
         # mechanism study (lr selected per loss) finds 16 and 30 tied there.
         # Never measured on real data (configs/aam/README.md, "Scale").
         scale=30.0,
-        margins=0.0,  # the hook sets f(e) before every epoch
+        margin=0.0,  # the hook sets f(e) before every epoch
         overflow='literal',  # eq. 51 as written, also past theta + m > pi
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         init_cfg=None))

@@ -7,6 +7,6 @@ model = dict(
         type='LGMHead',
         num_classes=200,
         in_channels=512,
-        alpha=0.1,
+        margin=0.1,
         lambda_lkd=0.01,
         topk=(1, 5)))
