@@ -42,7 +42,8 @@ def load_model(config: str,
 def class_names(model: torch.nn.Module,
                 dataset_meta: Optional[dict] = None) -> Optional[List[str]]:
     """Class names from the checkpoint's ``dataset_meta``, else the data."""
-    classes = getattr(model, '_dataset_meta', {}).get('classes')
+    from projects.fgvc_aam.compat.mmpretrain import model_dataset_meta
+    classes = (model_dataset_meta(model) or {}).get('classes')
     if not classes and dataset_meta:
         classes = dataset_meta.get('classes')
     return list(classes) if classes else None

@@ -16,6 +16,8 @@ from urllib.error import URLError
 
 from mmengine.config import Config
 
+from projects.fgvc_aam.compat.mmengine import checkpoint_loader_for
+
 _URL_PREFIXES = ('http://', 'https://')
 
 
@@ -75,7 +77,7 @@ def explain_failed_downloads(cfg: Optional[Config] = None) -> None:
     them."""
     from mmengine.runner.checkpoint import CheckpointLoader
     keys = checkpoint_urls(cfg) if cfg is not None else {}
-    loader = CheckpointLoader._get_checkpoint_loader(_URL_PREFIXES[1])
+    loader = checkpoint_loader_for(_URL_PREFIXES[1])
     original = getattr(loader, '__wrapped__', loader)
 
     def load_with_advice(filename, map_location=None, *args, **kwargs):

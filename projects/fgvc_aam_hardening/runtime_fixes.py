@@ -41,7 +41,6 @@ import os
 import signal
 import sys
 from typing import Callable, List
-from unittest import mock
 
 import torch
 import torch.distributed as dist
@@ -108,16 +107,15 @@ def _init_gloo_group(launcher: str, cfg: Config, **kwargs) -> None:
     if launcher == 'pytorch':
         dist.init_process_group(backend='gloo', **kwargs)
         return
-    from mmengine.dist import utils as dist_utils
-    with mock.patch.object(torch.cuda, 'set_device', lambda device: None):
-        if launcher == 'slurm':
-            port = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get(
-                'port')
-            if port is None and 'MASTER_PORT' not in os.environ:
-                port = slurm_job_port()
-            dist_utils._init_dist_slurm('gloo', port=port, **kwargs)
-        else:
-            dist_utils._init_dist_mpi('gloo', **kwargs)
+    from projects.fgvc_aam.compat.mmengine import (
+        init_dist_mpi_without_cuda, init_dist_slurm_without_cuda)
+    if launcher == 'slurm':
+        port = ((cfg.get('env_cfg') or {}).get('dist_cfg') or {}).get('port')
+        if port is None and 'MASTER_PORT' not in os.environ:
+            port = slurm_job_port()
+        init_dist_slurm_without_cuda('gloo', port=port, **kwargs)
+    else:
+        init_dist_mpi_without_cuda('gloo', **kwargs)
 
 
 def setup_cpu_distributed(cfg: Config) -> bool:

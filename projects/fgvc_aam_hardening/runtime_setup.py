@@ -26,7 +26,6 @@ they take exactly the same flags, and add what this stack needs:
   ``--cfg-options`` key to point at a local copy (:mod:`.offline_weights`).
 """
 import glob
-import importlib.util
 import logging
 import os
 import os.path as osp
@@ -49,20 +48,10 @@ from .work_dir_lock import lock_work_dir
 
 
 def load_mmpretrain_tool(name: str) -> ModuleType:
-    """Import ``mmpretrain/.mim/tools/{name}.py`` (e.g. ``'train'``)."""
-    import mmpretrain
-    path = osp.join(
-        osp.dirname(mmpretrain.__file__), '.mim', 'tools', f'{name}.py')
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'MMPretrain tool {path!r} not found: fgvc_aam reuses the tools '
-            'shipped in the mmpretrain package (install mmpretrain 1.2.x '
-            'from a wheel or with `pip install -e` of its repository).')
-    spec = importlib.util.spec_from_file_location(
-        f'mmpretrain_tools_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Import ``mmpretrain/.mim/tools/{name}.py`` (e.g. ``'train'``): a
+    private copy (:func:`projects.fgvc_aam.compat.mmpretrain.load_tool`)."""
+    from projects.fgvc_aam.compat.mmpretrain import load_tool
+    return load_tool(name)
 
 
 def _checkpoint_names(work_dir: str) -> str:

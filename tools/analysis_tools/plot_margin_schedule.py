@@ -28,8 +28,11 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.hooks import ParamSchedulerHook  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import IterBasedTrainLoop, Runner  # noqa: E402
+from mmengine.runner import IterBasedTrainLoop  # noqa: E402
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
+
+from projects.fgvc_aam.compat.mmengine import (  # noqa: E402
+    RunnerScheduleView, set_loop_epoch, set_loop_iter)
 
 
 def parse_args(argv=None):
@@ -67,31 +70,24 @@ def find_margin_hook(cfg: Config):
     return None
 
 
-class _ScheduleRunner:
+class _ScheduleRunner(RunnerScheduleView):
     """The schedule-related part of mmengine's ``Runner``, run without data.
 
     It borrows the ``Runner``'s own methods and properties (train loop,
-    ``scale_lr``, ``build_param_scheduler``, ``epoch``/``iter``) on a data
-    loader of ``iters_per_epoch`` batches that is never iterated, so the
-    default ``end`` of schedulers, ``convert_to_iter_based`` and
+    ``scale_lr``, ``build_param_scheduler``, ``epoch``/``iter``:
+    :class:`~projects.fgvc_aam.compat.mmengine.RunnerScheduleView`) on a
+    data loader of ``iters_per_epoch`` batches that is never iterated, so
+    the default ``end`` of schedulers, ``convert_to_iter_based`` and
     ``auto_scale_lr`` behave as in training.
     """
-    build_train_loop = Runner.build_train_loop
-    scale_lr = Runner.scale_lr
-    build_param_scheduler = Runner.build_param_scheduler
-    _build_param_scheduler = Runner._build_param_scheduler
-    train_loop = Runner.train_loop
-    train_dataloader = Runner.train_dataloader
-    max_epochs = Runner.max_epochs
-    max_iters = Runner.max_iters
-    epoch = Runner.epoch
-    iter = Runner.iter
 
     def __init__(self, train_cfg: dict, optim_wrapper, iters_per_epoch: int,
                  batch_size: int) -> None:
-        self._train_loop = copy.deepcopy(train_cfg)
-        self._train_dataloader = DataLoader(
-            _Batches(iters_per_epoch * batch_size), batch_size=batch_size)
+        super().__init__(
+            train_cfg,
+            DataLoader(
+                _Batches(iters_per_epoch * batch_size),
+                batch_size=batch_size))
         self.optim_wrapper = optim_wrapper
         self.param_schedulers = None
         self.world_size = 1
@@ -159,9 +155,9 @@ def simulate(cfg: Config,
         names.append(str(group.get('name', default)))
     x, margin, lrs = [], [], {i: [] for i in range(len(groups))}
     for it in range(max_iters):
-        loop._iter = it
-        if by_epoch_loop:
-            loop._epoch = it // iters_per_epoch  # 0-based, as runner.epoch
+        set_loop_iter(loop, it)
+        if by_epoch_loop:  # 0-based, as runner.epoch
+            set_loop_epoch(loop, it // iters_per_epoch)
         x.append(it / iters_per_epoch)
         for i, group in enumerate(groups):
             lrs[i].append(group['lr'])

@@ -97,17 +97,20 @@ def deployment_metadata(model: nn.Module,
     """What ``demo/onnx_demo.py`` needs besides the graph, as JSON
     strings: class names, normalisation, input size, test transforms."""
     from projects.fgvc_aam.apis import cosine_scale
+    from projects.fgvc_aam.compat.mmpretrain import (model_config,
+                                                     model_dataset_meta,
+                                                     normalizes)
     pre = model.data_preprocessor
-    cfg = model._config
+    cfg = model_config(model)
     pipeline = [
         dict(t) for t in cfg.test_dataloader.dataset.pipeline
         if not (t['type'].startswith('Pack') or t['type'].startswith('Load'))
     ]
-    classes = (getattr(model, '_dataset_meta', None) or {}).get('classes')
+    classes = (model_dataset_meta(model) or {}).get('classes')
     meta = dict(
         classes=list(classes) if classes else None,
-        mean=pre.mean.flatten().tolist() if pre._enable_normalize else None,
-        std=pre.std.flatten().tolist() if pre._enable_normalize else None,
+        mean=pre.mean.flatten().tolist() if normalizes(pre) else None,
+        std=pre.std.flatten().tolist() if normalizes(pre) else None,
         to_rgb=bool(getattr(pre, 'to_rgb', False)),
         input_size=[int(shape[0]), int(shape[1])],
         test_pipeline=pipeline,
@@ -176,7 +179,9 @@ def main() -> None:
         sys.exit(f'pytorch2onnx.py: --out {args.out!r} exists; choose '
                  'another name (nothing was overwritten)')
     model = build(args.config, args.checkpoint, args.cfg_options)
-    shape = tuple(args.shape) if args.shape else input_shape(model._config)
+    from projects.fgvc_aam.compat.mmpretrain import model_config
+    shape = tuple(args.shape) if args.shape else input_shape(
+        model_config(model))
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     partial = f'{args.out}.{os.getpid()}.partial'
     try:

@@ -25,9 +25,7 @@ import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
 import torch.nn as nn
 from mmengine.model import BaseModel
 
-from projects.fgvc_aam_hardening.runtime_setup import load_mmpretrain_tool
-
-upstream = load_mmpretrain_tool('visualization/vis_scheduler')
+from projects.fgvc_aam.compat.mmpretrain import vis_scheduler_tool
 
 
 class _MarginHead(nn.Module):
@@ -58,7 +56,8 @@ class SimpleModel(BaseModel):
         pass
 
 
-upstream.SimpleModel = SimpleModel
+# a private copy of upstream's tool that simulates with our model
+upstream = vis_scheduler_tool(SimpleModel)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -108,9 +108,11 @@ class FGVCInferencer(ImageClassificationInferencer):
             pretrained = False
         super().__init__(model, pretrained=pretrained, device=device,
                          **kwargs)
+        self.pipeline = self.record_geometry(self.pipeline)
 
-    def _init_pipeline(self, cfg: Config) -> Callable:
-        pipeline = super()._init_pipeline(cfg)
+    @staticmethod
+    def record_geometry(pipeline: Compose) -> Callable:
+        """Upstream's test pipeline inside :class:`RecordInputGeometry`."""
         return Compose([RecordInputGeometry(pipeline.transforms)])
 
     def preprocess(self, inputs: List, batch_size: int = 1):

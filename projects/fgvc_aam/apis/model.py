@@ -23,6 +23,7 @@ def init_fitting_model(config: Union[str, Config],
     the checkpoint as ``get_model`` does."""
     from mmpretrain.apis import get_model
 
+    from ..compat.mmpretrain import set_model_dataset_meta
     from ..engine import load_fitting_checkpoint
     from ..engine.checkpoint_fit import PARTIAL_LOAD_OPTION
     from ..utils import parse_bool
@@ -37,5 +38,5 @@ def init_fitting_model(config: Union[str, Config],
             allow_partial=allow_partial)
         meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
         if meta.get('dataset_meta'):
-            model._dataset_meta = meta['dataset_meta']
+            set_model_dataset_meta(model, meta['dataset_meta'])
     return model.eval()

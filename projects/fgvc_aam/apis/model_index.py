@@ -70,13 +70,15 @@ def register_model_index(path: Optional[str] = None) -> bool:
     if path not in _REGISTERED:
         from mmengine.runner import CheckpointLoader
         from mmpretrain.apis.model import ModelHub
-        before = set(ModelHub._models_dict)
+
+        from ..compat.mmpretrain import registered_models
+        models = registered_models()
+        before = set(models)
         ModelHub.register_model_index(path, config_prefix=osp.dirname(path))
-        added = set(ModelHub._models_dict) - before
-        _declare_classification_task(
-            ModelHub._models_dict[name] for name in added)
+        added = set(models) - before
+        _declare_classification_task(models[name] for name in added)
         for name in added:
-            info = ModelHub._models_dict[name]
+            info = models[name]
             _CONFIGS[name] = osp.relpath(info.config, osp.dirname(path))
             if info.weights is None:
                 info.weights = UNPUBLISHED + name

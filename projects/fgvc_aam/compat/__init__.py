@@ -10,9 +10,9 @@ package reaches no private upstream name (``tests/test_compat`` checks it
 with an AST scan).
 """
 from .guard import (PRIVATE_NAMES, PrivateName, UpstreamVersionError,
-                    check_private_names)
+                    check_private_names, declared_names)
 
 __all__ = [
     'PRIVATE_NAMES', 'PrivateName', 'UpstreamVersionError',
-    'check_private_names'
+    'check_private_names', 'declared_names'
 ]

@@ -156,16 +156,18 @@ class CUBWithBoxes(CUB):
                                               self.backend)
         return self._tables[path]
 
-    def _load_data_from_txt(self, filepath: str) -> Dict[int, str]:
-        """Strict version of CUB's parser (0-based id -> item); errors name
-        the file and line instead of silently keeping the last duplicate."""
-        what = {
-            self.ann_file: 'relative/image/path',
-            self.image_class_labels_file: 'label (1-based)',
-            self.train_test_split_file: 'is_train (0 or 1)',
-        }.get(filepath, 'item')
-        table = self._read(filepath, 1, what)
-        return {idx - 1: fields[0] for idx, (fields, _) in table.items()}
+    def _split_data_list(self, images: Dict, labels: Dict,
+                         splits: Dict) -> List[dict]:
+        """CUB's data list (``CUB.load_data_list`` of MMPretrain 1.x) from
+        the strictly parsed tables: the images of the split in
+        ``images.txt`` order, ``gt_label`` 0-based."""
+        in_split = '1' if self.split == 'train' else '0'
+        return [
+            dict(img_path=self.backend.join_path(self.img_prefix, fields[0]),
+                 gt_label=int(labels[idx][0][0]) - 1)
+            for idx, (fields, _) in images.items()
+            if splits[idx][0][0] == in_split
+        ]
 
     def _check_tables(self) -> Tuple[Dict, Dict, Dict, Optional[Dict]]:
         images = self._read(self.ann_file, 1, 'relative/image/path')
@@ -246,7 +248,7 @@ class CUBWithBoxes(CUB):
                     f'{self.classes_file}) but {self.ann_file} line '
                     f'{img_line} puts it in folder {folder!r} (class '
                     f'{folders[folder]})')
-        meta_classes = self._metainfo.get('classes')
+        meta_classes = self.metainfo.get('classes')
         if meta_classes is not None and len(meta_classes) != num_classes:
             raise DataValidationError(
                 f"CUBWithBoxes: metainfo/classes has {len(meta_classes)} "
@@ -301,8 +303,8 @@ class CUBWithBoxes(CUB):
             if isinstance(self.backend, LocalBackend):
                 check_generated_set(self.data_root,
                                     self.verify_images == 'full')
-            images, _, _, boxes = self._check_tables()
-            data_list = super().load_data_list()
+            images, labels, splits, boxes = self._check_tables()
+            data_list = self._split_data_list(images, labels, splits)
             if not data_list:
                 raise DataValidationError(
                     f'{self.train_test_split_file}: the {self.split} split is '

@@ -89,13 +89,14 @@ def load_fitting_checkpoint(model: torch.nn.Module, filename: str,
     """mmengine's checkpoint loading, refusing a checkpoint that does not
     fit ``model`` (see :func:`check_checkpoint_fits`); a local file is read
     by :func:`~.checkpoint_loading.load_checkpoint_file`."""
-    from mmengine.runner.checkpoint import (_load_checkpoint,
-                                            _load_checkpoint_to_model)
+    from mmengine.runner import CheckpointLoader
 
+    from ..compat.mmengine import load_checkpoint_to_model
     from .checkpoint_loading import load_checkpoint_file
     if '://' in str(filename):  # mmengine's loaders of remote files
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        checkpoint = CheckpointLoader.load_checkpoint(
+            filename, map_location=map_location)
     else:  # no code runs, damage refused, whoever calls us
         checkpoint = load_checkpoint_file(filename, map_location)
     check_checkpoint_fits(model, checkpoint, filename, allow_partial)
-    return _load_checkpoint_to_model(model, checkpoint, strict=False)
+    return load_checkpoint_to_model(model, checkpoint, strict=False)

@@ -47,6 +47,7 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmpretrain.registry import HOOKS
 
+from projects.fgvc_aam.compat.mmengine import SaveWrappingCheckpointHook
 from projects.fgvc_aam.utils.no_follow import (LinkRefusedError, refuse_link,
                                                write_new_file)
 from projects.fgvc_aam.utils.signatures import init_arguments
@@ -160,11 +161,15 @@ class _AtomicSaveRunner:
 
 
 @HOOKS.register_module()
-class AtomicCheckpointHook(CheckpointHook):
+class AtomicCheckpointHook(SaveWrappingCheckpointHook):
     """``CheckpointHook`` that never leaves a truncated checkpoint and never
     deletes an old one before the new one is on disk.
 
-    Same arguments as :class:`mmengine.hooks.CheckpointHook`, except that
+    Upstream's two saves reach it through :meth:`wrap_save`
+    (:class:`~projects.fgvc_aam.compat.mmengine.SaveWrappingCheckpointHook`
+    overrides mmengine's private save methods, for the mmengine versions it
+    was checked on). Same arguments as
+    :class:`mmengine.hooks.CheckpointHook`, except that
     extra keyword arguments (upstream forwards them to
     ``runner.save_checkpoint``, which takes none beyond those the hook
     already passes) are refused at build time.
@@ -204,7 +209,9 @@ class AtomicCheckpointHook(CheckpointHook):
                     'interrupted run.')
                 os.remove(tmp)
 
-    def _atomically(self, runner, save, *args) -> None:
+    def wrap_save(self, runner, save, *args) -> None:
+        """Upstream's save (epoch / iter or best checkpoint), written to a
+        temporary name and renamed, its deletions done afterwards."""
         if isinstance(runner, _AtomicSaveRunner) or not self._is_local():
             # not local, or nested (the best-checkpoint save calls
             # _save_checkpoint_with_step): the outer call does the work
@@ -221,10 +228,3 @@ class AtomicCheckpointHook(CheckpointHook):
         if is_main_process():
             for action, path in deferred.pending:
                 getattr(backend, action)(path)
-
-    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
-        self._atomically(runner, super()._save_checkpoint_with_step, step,
-                         meta)
-
-    def _save_best_checkpoint(self, runner, metrics) -> None:
-        self._atomically(runner, super()._save_best_checkpoint, metrics)

@@ -3,6 +3,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
+from projects.fgvc_aam.compat.mmengine import runner_load_from
 from projects.fgvc_aam.utils.checks import check_bool
 from projects.fgvc_aam.engine.checkpoint_fit import check_checkpoint_fits
 
@@ -31,5 +32,5 @@ class CheckpointFitHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         check_checkpoint_fits(model, checkpoint,
-                              getattr(runner, '_load_from', None),
+                              runner_load_from(runner),
                               self.allow_partial)

@@ -11,11 +11,11 @@ from collections import Counter
 from typing import Dict, List, Mapping, Sequence, Union
 
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
-from mmengine.optim.scheduler.param_scheduler import (INF,
-                                                      MultiStepParamScheduler,
-                                                      OptimizerType)
+from mmengine.optim.scheduler.param_scheduler import INF, OptimizerType
 from mmpretrain.registry import PARAM_SCHEDULERS
 
+from ...compat.mmengine import (ValueRuleMultiStepParamScheduler,
+                                multistep_iter_from_epoch)
 from ...utils.checks import check_float
 
 MilestonesType = Union[Sequence[int], Mapping[str, Sequence[int]]]
@@ -27,7 +27,7 @@ _BASE_PSEUDO_GROUP = object()
 
 
 @PARAM_SCHEDULERS.register_module()
-class GroupMultiStepParamScheduler(MultiStepParamScheduler):
+class GroupMultiStepParamScheduler(ValueRuleMultiStepParamScheduler):
     """``MultiStepParamScheduler`` with per-group milestones and gammas.
 
     Args:
@@ -133,7 +133,6 @@ class GroupMultiStepParamScheduler(MultiStepParamScheduler):
                 *args, milestones=[int(m) for m in milestones], **kwargs)
         # mmengine's classmethod, with a factory that regroups in place of
         # the class it would instantiate
-        upstream = MultiStepParamScheduler.build_iter_from_epoch.__func__
         sizes = {name: len(steps) for name, steps in milestones.items()}
 
         def regroup(*a, milestones: List[int], **kw):
@@ -145,9 +144,10 @@ class GroupMultiStepParamScheduler(MultiStepParamScheduler):
             return cls(*a, milestones=grouped, **kw)
 
         flat = [int(m) for steps in milestones.values() for m in steps]
-        return upstream(regroup, *args, milestones=flat, **kwargs)
+        return multistep_iter_from_epoch(regroup, *args, milestones=flat,
+                                         **kwargs)
 
-    def _get_value(self):
+    def scheduled_values(self) -> List[float]:
         """Chainable form: decay each group at its own milestones."""
         values = []
         for group, steps, gamma in zip(self.optimizer.param_groups,

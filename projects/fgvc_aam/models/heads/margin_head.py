@@ -43,10 +43,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmpretrain.evaluation import Accuracy
-from mmpretrain.models.heads import ArcFaceClsHead, ClsHead
+from mmpretrain.models.heads import ClsHead
 from mmpretrain.structures import DataSample
 
-from ...compat.mmpretrain import (drop_arcface_easy_margin,
+from ...compat.mmpretrain import (ArcFaceMarginCosines,
+                                  drop_arcface_easy_margin,
                                   drop_arcface_margin_cache)
 from ...utils.checks import check_bool, check_float, check_int, labels_of
 from ...utils.deprecation import renamed_arguments
@@ -205,7 +206,7 @@ class MarginHead(ClsHead):
         return {f'accuracy_top-{k}': a[0] for k, a in zip(self.topk, acc)}
 
 
-class CosineMarginHead(MarginHead, ArcFaceClsHead):
+class CosineMarginHead(MarginHead, ArcFaceMarginCosines):
     """Cosine margin head: ``s * cos(theta_j)``, a margin at the target.
 
     MMPretrain's :class:`ArcFaceClsHead` (its ``NormProduct`` with
@@ -296,9 +297,9 @@ class CosineMarginHead(MarginHead, ArcFaceClsHead):
         """``cos(theta_j)`` (the best sub-centre)."""
         return self.norm_product(x)
 
-    def _get_logit_with_margin(self, pre_logits: torch.Tensor,
-                               target: torch.Tensor) -> torch.Tensor:
-        """``ArcFaceClsHead``'s hook: the unscaled margin cosines."""
+    def margin_cosines(self, pre_logits: torch.Tensor,
+                       target: torch.Tensor) -> torch.Tensor:
+        """The unscaled margin cosines (what ``ArcFaceClsHead`` asks for)."""
         return self.with_margin(self.class_scores(pre_logits), target)
 
     # ------------------------------------------------------------ margins
