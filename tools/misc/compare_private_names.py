@@ -22,7 +22,10 @@ import os.path as osp
 import sys
 from typing import Dict, List, Optional, Tuple
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+import fgvc_aam_tools.quiet_warnings  # noqa: E402,F401
+from projects.fgvc_aam.compat import declared_names
+from projects.fgvc_aam.compat.guard import installed_version
+
 # the tools parts we reuse, per file under .mim/tools
 TOOLS = {
     'train.py': ['parse_args', 'merge_args'],
@@ -176,9 +179,6 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('unpacked', help='folder of <package>-<version>/')
     args = parser.parse_args(argv)
-    sys.path.insert(0, ROOT)
-    from projects.fgvc_aam.compat import declared_names
-    from projects.fgvc_aam.compat.guard import installed_version
     for dotted, entry in sorted(declared_names().items()):
         ref = installed_version(entry.package)
         releases = sorted(
