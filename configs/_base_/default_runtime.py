@@ -12,6 +12,11 @@ default_hooks = dict(
     epoch_seed=dict(type='EpochSeedHook'),
     # stop before training if a num_classes disagrees with the data set
     dataset_consistency=dict(type='DatasetConsistencyHook'),
+    # refuse a load_from / --resume / test checkpoint whose tensors do not
+    # fit the model (mmengine would leave them randomly initialised with a
+    # warning); allow_partial=True (our tools: --cfg-options
+    # allow_partial_checkpoint=True) loads the matching tensors, warning
+    checkpoint_fit=dict(type='CheckpointFitHook'),
     # stop at the first NaN / inf loss term, before a checkpoint is written.
     # A default hook (mmengine merges default_hooks by key), so a config's
     # `custom_hooks` list (e.g. its MarginScheduleHook) cannot drop it.

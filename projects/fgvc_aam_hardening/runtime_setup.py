@@ -16,7 +16,8 @@ they take exactly the same flags, and add what this stack needs:
   (:mod:`.resume`), and a checkpoint named explicitly (``--resume CKPT``,
   ``tools/test.py CKPT``) that is truncated is refused, naming it;
 - a checkpoint whose tensors do not fit the model is refused
-  (``CheckpointFitHook``, added to every run) unless
+  (``CheckpointFitHook``: in ``default_runtime.py``'s ``default_hooks``,
+  and added to a run that has none) unless
   ``allow_partial_checkpoint=True``;
 - unknown keys in ``paramwise_cfg.custom_keys`` entries and in hook
   configs are refused (:mod:`.config_checks`);
@@ -114,19 +115,37 @@ def resolve_resume(cfg: Config) -> None:
     cfg.resume = False
 
 
+def _is_fit_hook(hook) -> bool:
+    return (isinstance(hook, dict) and hook.get('type') in (
+        'CheckpointFitHook', 'mmpretrain.CheckpointFitHook')
+            or type(hook).__name__ == 'CheckpointFitHook')
+
+
 def add_checkpoint_fit_hook(cfg: Config) -> None:
-    """Append a ``CheckpointFitHook`` to ``cfg.custom_hooks`` (unless the
-    config has one), honouring ``cfg.allow_partial_checkpoint``."""
+    """Make sure the run has a ``CheckpointFitHook``, honouring
+    ``cfg.allow_partial_checkpoint``.
+
+    Configs that inherit ``configs/_base_/default_runtime.py`` have one in
+    ``default_hooks`` (so MMPretrain's own tools check too); the option
+    sets its ``allow_partial`` unless the config sets it. A config without
+    one (or with it switched off, ``None``) gets one in ``custom_hooks``.
+    """
     allow = cfg.get(PARTIAL_LOAD_OPTION, False)
     if not isinstance(allow, bool):
         raise TypeError(f'{PARTIAL_LOAD_OPTION} must be True or False, got '
                         f'{allow!r}')
-    hooks = list(cfg.get('custom_hooks') or [])
-    if not any(isinstance(h, dict) and h.get('type') in (
-            'CheckpointFitHook', 'mmpretrain.CheckpointFitHook')
-            or type(h).__name__ == 'CheckpointFitHook' for h in hooks):
-        hooks.append(dict(type='CheckpointFitHook', allow_partial=allow))
-    cfg.custom_hooks = hooks
+    found = False
+    default_hooks = cfg.get('default_hooks') or {}
+    for hook in list(default_hooks.values()) + list(
+            cfg.get('custom_hooks') or []):
+        if _is_fit_hook(hook):
+            found = True
+            if isinstance(hook, dict):
+                hook.setdefault('allow_partial', allow)
+    if not found:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='CheckpointFitHook', allow_partial=allow)
+        ]
 
 
 # The variable each launcher sets for a process's global rank before any

@@ -91,6 +91,23 @@ def test_resume_with_other_class_count_is_refused_before_training(
     assert runner.iter == 0  # not a single step was taken
 
 
+def test_upstream_runner_refuses_checkpoint_of_other_class_count(
+        tmp_path, synthetic_root):
+    """MMPretrain's own tools (no prepare_runtime): the fit check comes from
+    default_runtime.py's default_hooks. Before, only our tools added it, and
+    mmengine loaded the checkpoint with a warning, the head left random."""
+    path = _checkpoint(str(tmp_path / 'five.pth'), 5)
+    cfg = _runner_cfg(tmp_path, synthetic_root, load_from=path)
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(_mismatch_error(), match=r'head\.fc\.weight'):
+        runner.load_or_resume()
+    # the same switch as our tools' allow_partial_checkpoint=True
+    cfg = _runner_cfg(tmp_path, synthetic_root, load_from=path)
+    cfg.default_hooks.checkpoint_fit.allow_partial = True
+    cfg.work_dir = str(tmp_path / 'partial')
+    Runner.from_cfg(cfg).load_or_resume()
+
+
 def test_partial_load_only_when_asked(tmp_path, synthetic_root):
     from projects.fgvc_aam_hardening.runtime_setup import prepare_runtime
     path = _checkpoint(str(tmp_path / 'five.pth'), 5)

@@ -1,5 +1,6 @@
 """The config fixes tools/train.py and tools/test.py apply."""
 import os
+import os.path as osp
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from projects.fgvc_aam_hardening.runtime_fixes import (setup_cpu_distributed,
                                                        teardown_distributed)
 from projects.fgvc_aam_hardening.runtime_setup import (load_mmpretrain_tool,
                                                        prepare_runtime)
-from tests.helpers import free_port, link_into_new_work_dir
+from tests.helpers import ROOT, free_port, link_into_new_work_dir
 
 
 def test_persistent_workers_off_only_without_workers():
@@ -149,3 +150,30 @@ def test_finish_data_parallel_run_leaves_single_process_runs_alone():
     assert not dist.is_initialized()
     finish_data_parallel_run(Runner)
     assert Runner.visualizer.closed is False
+
+
+def test_fit_check_comes_from_default_hooks_or_is_added():
+    """``default_runtime.py`` names the fit check in ``default_hooks``;
+    ``allow_partial_checkpoint`` sets it there unless the config does; a
+    config without one (or with it switched off) gets one added."""
+    from projects.fgvc_aam_hardening.runtime_setup import \
+        add_checkpoint_fit_hook
+    runtime = osp.join(ROOT, 'configs', '_base_', 'default_runtime.py')
+    cfg = Config.fromfile(runtime)
+    assert cfg.default_hooks.checkpoint_fit == dict(type='CheckpointFitHook')
+    cfg.allow_partial_checkpoint = True
+    add_checkpoint_fit_hook(cfg)
+    assert cfg.default_hooks.checkpoint_fit.allow_partial is True
+    assert not cfg.get('custom_hooks')  # not added twice
+    cfg = Config.fromfile(runtime)
+    cfg.default_hooks.checkpoint_fit.allow_partial = False
+    cfg.allow_partial_checkpoint = True
+    add_checkpoint_fit_hook(cfg)  # the config's own setting wins
+    assert cfg.default_hooks.checkpoint_fit.allow_partial is False
+    for off in (dict(default_hooks=dict(checkpoint_fit=None)), dict()):
+        cfg = Config(dict(off, custom_hooks=[dict(type='EpochSeedHook')]))
+        add_checkpoint_fit_hook(cfg)
+        assert cfg.custom_hooks == [
+            dict(type='EpochSeedHook'),
+            dict(type='CheckpointFitHook', allow_partial=False)
+        ]

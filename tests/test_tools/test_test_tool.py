@@ -102,5 +102,8 @@ def test_the_run_gets_its_own_folder_and_our_fixes(run_tool, tmp_path):
     assert osp.dirname(cfg.work_dir) == str(tmp_path / 'work')
     assert osp.basename(cfg.work_dir).startswith('test_')
     assert osp.isdir(cfg.work_dir)
-    assert any(h.get('type') == 'CheckpointFitHook'
-               for h in cfg.custom_hooks)  # prepare_runtime ran
+    fit = [h for h in list(cfg.default_hooks.values()) +
+           list(cfg.get('custom_hooks') or [])
+           if h and h.get('type') == 'CheckpointFitHook']
+    # prepare_runtime ran: it sets the fit check's allow_partial
+    assert [h.get('allow_partial') for h in fit] == [False]

@@ -14,8 +14,11 @@ class CheckpointFitHook(Hook):
     whose tensors differ in name or shape from the model's (mmengine would
     leave them randomly initialised with a warning).
 
-    ``tools/train.py`` and ``tools/test.py`` add it to every run
-    (``prepare_runtime``); ``--cfg-options allow_partial_checkpoint=True``
+    ``configs/_base_/default_runtime.py`` names it in ``default_hooks``
+    (``checkpoint_fit``), so MMPretrain's own tools check too;
+    ``tools/train.py`` and ``tools/test.py`` add it to a run without one
+    (``prepare_runtime``). ``--cfg-options allow_partial_checkpoint=True``
+    (our tools) or ``default_hooks.checkpoint_fit.allow_partial=True``
     turns the refusal into a warning.
 
     Args:
