@@ -2,7 +2,7 @@
 (seed, e, rank), in the main process and in data loader workers.
 
 End to end (a killed and resumed ``tools/train.py`` run with random crop
-and flip) in ``tests/test_runtime/test_resume_end_to_end.py``.
+and flip) in ``tests/test_hardening/test_resume_end_to_end.py``.
 """
 import random
 from types import SimpleNamespace
