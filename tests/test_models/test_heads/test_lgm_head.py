@@ -35,6 +35,27 @@ def test_lgm_hand_computed():
                                torch.tensor([[-1.0, -2.0], [-1.0, -2.0]]))
 
 
+def test_lgm_loss_computes_the_class_distances_once(monkeypatch):
+    """One (N, K) distance computation per training step: the likelihood
+    term reads only the targets' distances (it ran the forward again), and
+    its gradient equals that of the distances to the targets by hand."""
+    torch.manual_seed(0)
+    head = MODELS.build(
+        dict(type='LGMHead', num_classes=5, in_channels=3, lambda_lkd=1.0))
+    calls = []
+    scores = type(head).class_scores
+    monkeypatch.setattr(type(head), 'class_scores',
+                        lambda self, x: calls.append(1) or scores(self, x))
+    x = torch.randn(4, 3, requires_grad=True)
+    labels = [0, 3, 3, 1]
+    head.loss((x, ), samples(labels))['loss_lkd'].backward()
+    assert len(calls) == 1
+    ref = x.detach().clone().requires_grad_()
+    d_y = 0.5 * (ref - head.means.detach()[labels]).pow(2).sum(1)
+    d_y.mean().backward()
+    torch.testing.assert_close(x.grad, ref.grad)
+
+
 def test_lgm_zero_margin_is_softmax_of_negative_distances():
     torch.manual_seed(0)
     head = MODELS.build(

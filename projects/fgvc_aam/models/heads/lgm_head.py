@@ -107,7 +107,10 @@ class LGMHead(MarginHead):
         (``lambda_lkd`` times the batch mean of ``d_y``)."""
         losses = super().loss(feats, data_samples, **kwargs)
         label = labels_of(data_samples, 'LGMHead')
-        d_y = self.half_sq_dist(feats).gather(1, label.view(-1, 1))
+        # only the targets' distances: O(N C), not the (N, K) forward again
+        x = self.pre_logits(feats)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            d_y = 0.5 * (x - self.means[label]).pow(2).sum(dim=1)
         return dict(
             loss_cls=losses.pop('loss'),
             loss_lkd=self.lambda_lkd * d_y.mean(),
