@@ -38,6 +38,18 @@ def test_fixed_and_centre_boxes_by_hand():
     assert lc.corloc_miou(pred, gt) == pytest.approx((200 / 3, 50.))
 
 
+def _config_on(root: str, num_classes: int) -> Config:
+    """The study config on the tests' data set, random weights (no
+    pretrained backbone: the tests save their own checkpoint)."""
+    cfg = Config.fromfile(osp.join(ROOT, CONFIG))
+    cfg.model.backbone.pop('init_cfg')
+    for split in ('train', 'val', 'test'):
+        cfg[f'{split}_dataloader'].dataset.data_root = root
+    cfg.model.head.num_classes = num_classes
+    cfg.data_preprocessor.num_classes = num_classes
+    return cfg
+
+
 def test_model_corloc_equals_the_runners_localization_metric(
         synthetic_data, tmp_path):
     """Oracle: the test loop of mmengine's Runner (the comparison's
@@ -45,12 +57,7 @@ def test_model_corloc_equals_the_runners_localization_metric(
     the tool must see the same normalised inputs and boxes."""
     from fgvc_aam_tools.compare.evaluate import evaluate
     root, num_classes = synthetic_data
-    cfg = Config.fromfile(osp.join(ROOT, CONFIG))
-    cfg.model.backbone.pop('init_cfg')  # random weights, saved below
-    for split in ('train', 'val', 'test'):
-        cfg[f'{split}_dataloader'].dataset.data_root = root
-    cfg.model.head.num_classes = num_classes
-    cfg.data_preprocessor.num_classes = num_classes
+    cfg = _config_on(root, num_classes)
     path = str(tmp_path / 'cfg.py')
     cfg.dump(path)
     ckpt = write_random_checkpoint(path, str(tmp_path / 'ckpt.pth'),
@@ -70,12 +77,7 @@ def test_a_carved_run_config_is_measured_on_its_own_validation_split(
     training boxes of the fixed-box baseline come from its train part."""
     from fgvc_aam_tools.compare.budget import carve_validation
     root, num_classes = synthetic_data
-    cfg = Config.fromfile(osp.join(ROOT, CONFIG))
-    cfg.model.backbone.pop('init_cfg')
-    for split in ('train', 'val', 'test'):
-        cfg[f'{split}_dataloader'].dataset.data_root = root
-    cfg.model.head.num_classes = num_classes
-    cfg.data_preprocessor.num_classes = num_classes
+    cfg = _config_on(root, num_classes)
     carve_validation(cfg, 0.25, 0)  # 1 of the 4 training images per class
     path = str(tmp_path / 'run.py')
     cfg.dump(path)
@@ -90,12 +92,7 @@ def test_command_line_as_a_user_runs_it(synthetic_data, tmp_path):
     earlier test): its --out JSON equals the in-process measurement."""
     import json
     root, num_classes = synthetic_data
-    cfg = Config.fromfile(osp.join(ROOT, CONFIG))
-    cfg.model.backbone.pop('init_cfg')
-    for split in ('train', 'val', 'test'):
-        cfg[f'{split}_dataloader'].dataset.data_root = root
-    cfg.model.head.num_classes = num_classes
-    cfg.data_preprocessor.num_classes = num_classes
+    cfg = _config_on(root, num_classes)
     path = str(tmp_path / 'cfg.py')
     cfg.dump(path)
     ckpt = write_random_checkpoint(path, str(tmp_path / 'ckpt.pth'),
